@@ -1,0 +1,479 @@
+//! Typed configuration (PRODUCT.md §7): TOML through the `config` crate, every key overridable
+//! by `SOCMETRICS__SECTION__KEY`. `Config::default()` is the documented default and equals
+//! `config/socmetrics.toml`. Unknown keys and bad values fail at start, naming the key; value
+//! checks report every problem at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::engine::{EngineSettings, Window};
+
+/// Why the configuration cannot be used. Each message names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config: {0}")]
+    Read(String),
+    #[error("invalid config: {0}")]
+    Invalid(String),
+    #[error("invalid config:\n  {}", .0.join("\n  "))]
+    Values(Vec<String>),
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub topics: TopicsConfig,
+    pub http: HttpConfig,
+    pub clock: ClockConfig,
+    pub windows: WindowsConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+/// How to reach Kafka.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, `host:port[,host:port…]`.
+    pub brokers: String,
+    /// Consumer group; instances sharing it share the partitions.
+    pub group_id: String,
+    /// Passed to librdkafka as is (TLS, SASL, tuning). Values of keys that look secret
+    /// (`password`, `secret`, `key`) are never printed.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "socmetrics".into(),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Topic names per role (PRODUCT.md §1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    pub alerts: String,
+    pub cases: String,
+    pub inventory: String,
+    pub telemetry: String,
+    /// Where rejected records are copied with their reason; none when unset or empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<String>,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        Self {
+            alerts: "soc.alerts".into(),
+            cases: "soc.cases".into(),
+            inventory: "soc.inventory".into(),
+            telemetry: "soc.telemetry".into(),
+            dead_letter: None,
+        }
+    }
+}
+
+impl TopicsConfig {
+    /// The dead-letter topic, if one is configured.
+    pub fn dead_letter(&self) -> Option<&str> {
+        self.dead_letter.as_deref().filter(|t| !t.is_empty())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:9746".into(),
+        }
+    }
+}
+
+/// What "now" is (PRODUCT.md §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockMode {
+    /// The wall clock: live operation.
+    #[default]
+    Wall,
+    /// The largest event time seen on any topic: replays, backfills, tests.
+    Event,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockConfig {
+    pub mode: ClockMode,
+}
+
+/// Rolling windows ending at now (PRODUCT.md §3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowsConfig {
+    /// Windows of `soc_alert_volume`.
+    pub alerts: Vec<Span>,
+    /// Windows of the incident KPIs.
+    pub kpis: Vec<Span>,
+    /// How far back a repeat incident is looked for; with the longest KPI window it sets how
+    /// long state is kept and when a record is late.
+    pub repeat_lookback: Span,
+}
+
+impl Default for WindowsConfig {
+    fn default() -> Self {
+        let spans = |texts: &[&str]| texts.iter().map(|t| Span::must(t)).collect();
+        Self {
+            alerts: spans(&["5m", "1h", "24h"]),
+            kpis: spans(&["24h", "7d", "30d", "90d"]),
+            repeat_lookback: Span::must("30d"),
+        }
+    }
+}
+
+/// Limits that protect the daemon from its input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Records larger than this are rejected unread (`too_large`).
+    pub max_record_bytes: usize,
+    /// Records nesting objects/arrays deeper than this are rejected (`too_deep`).
+    pub max_depth: usize,
+    /// Distinct values per untrusted label (source, rule, analyst, tenant); past it, `other`.
+    pub max_label_values: usize,
+    /// Untrusted label values are cut to this many characters.
+    pub max_label_length: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_record_bytes: 1024 * 1024,
+            max_depth: 32,
+            max_label_values: 1000,
+            max_label_length: 128,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `socmetrics=debug,rdkafka=warn`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A duration written the human way (`5m`, `24h`, `7d`), kept with its text, which is also the
+/// `window` label value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub text: String,
+    pub millis: i64,
+}
+
+impl Span {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim();
+        let duration = humantime::parse_duration(trimmed)
+            .map_err(|e| format!("`{text}` is not a duration such as 5m, 24h or 7d ({e})"))?;
+        let millis = i64::try_from(duration.as_millis())
+            .map_err(|_| format!("`{text}` is too long a duration"))?;
+        if millis <= 0 {
+            return Err(format!("`{text}` must be longer than zero"));
+        }
+        Ok(Self {
+            text: trimmed.to_owned(),
+            millis,
+        })
+    }
+
+    /// For literals in defaults, which are known to parse.
+    fn must(text: &str) -> Self {
+        Self::parse(text).unwrap_or_else(|_| Self {
+            text: text.to_owned(),
+            millis: 1,
+        })
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Span::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Config {
+    /// Reads `path` (TOML) with `SOCMETRICS__SECTION__KEY` environment overrides, then checks
+    /// every value.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        if !path.is_file() {
+            return Err(ConfigError::Read(format!(
+                "{} is not a readable file",
+                path.display()
+            )));
+        }
+        let layered = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(environment())
+            .build()
+            .map_err(|e| ConfigError::Read(e.to_string()))?;
+        Self::from_layers(layered)
+    }
+
+    /// The defaults with environment overrides: `demo` without `--config`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let layered = config::Config::builder()
+            .add_source(environment())
+            .build()
+            .map_err(|e| ConfigError::Read(e.to_string()))?;
+        Self::from_layers(layered)
+    }
+
+    /// Parses TOML text (tests, examples).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let layered = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .map_err(|e| ConfigError::Read(e.to_string()))?;
+        Self::from_layers(layered)
+    }
+
+    fn from_layers(layered: config::Config) -> Result<Self, ConfigError> {
+        let parsed: Config = serde_path_to_error::deserialize(layered).map_err(|e| {
+            let key = e.path().to_string();
+            let message = e.into_inner().to_string();
+            match key.as_str() {
+                "." | "" => ConfigError::Invalid(message),
+                _ => ConfigError::Invalid(format!("key `{key}`: {message}")),
+            }
+        })?;
+        parsed.validate()?;
+        Ok(parsed)
+    }
+
+    /// Checks the values serde cannot, reporting every problem at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut require = |ok: bool, key: &str, message: &str| {
+            if !ok {
+                problems.push(format!("key `{key}`: {message}"));
+            }
+        };
+        require(
+            !self.kafka.brokers.trim().is_empty(),
+            "kafka.brokers",
+            "must name at least one broker",
+        );
+        require(
+            !self.kafka.group_id.trim().is_empty(),
+            "kafka.group_id",
+            "must not be empty",
+        );
+        for (key, topic) in [
+            ("topics.alerts", &self.topics.alerts),
+            ("topics.cases", &self.topics.cases),
+            ("topics.inventory", &self.topics.inventory),
+            ("topics.telemetry", &self.topics.telemetry),
+        ] {
+            require(
+                valid_topic(topic),
+                key,
+                "must be a Kafka topic name (1–249 of [a-zA-Z0-9._-])",
+            );
+        }
+        if let Some(topic) = self.topics.dead_letter() {
+            require(
+                valid_topic(topic),
+                "topics.dead_letter",
+                "must be a Kafka topic name (1–249 of [a-zA-Z0-9._-])",
+            );
+            require(
+                topic != self.topics.alerts && topic != self.topics.cases,
+                "topics.dead_letter",
+                "must differ from the input topics",
+            );
+        }
+        require(
+            self.http.listen.parse::<SocketAddr>().is_ok(),
+            "http.listen",
+            "must be an address such as 0.0.0.0:9746",
+        );
+        require(
+            !self.windows.alerts.is_empty(),
+            "windows.alerts",
+            "must list at least one window",
+        );
+        require(
+            !self.windows.kpis.is_empty(),
+            "windows.kpis",
+            "must list at least one window",
+        );
+        for (key, spans) in [
+            ("windows.alerts", &self.windows.alerts),
+            ("windows.kpis", &self.windows.kpis),
+        ] {
+            let mut labels: Vec<_> = spans.iter().map(|s| &s.text).collect();
+            labels.sort();
+            labels.dedup();
+            require(labels.len() == spans.len(), key, "lists a window twice");
+        }
+        require(
+            self.limits.max_record_bytes > 0,
+            "limits.max_record_bytes",
+            "must be greater than 0",
+        );
+        require(
+            self.limits.max_depth > 0,
+            "limits.max_depth",
+            "must be greater than 0",
+        );
+        require(
+            self.limits.max_label_values > 0,
+            "limits.max_label_values",
+            "must be greater than 0",
+        );
+        require(
+            self.limits.max_label_length > 0,
+            "limits.max_label_length",
+            "must be greater than 0",
+        );
+        require(
+            tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
+            "log.level",
+            "must be a tracing filter such as info or socmetrics=debug",
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Values(problems))
+        }
+    }
+
+    /// The HTTP address (validated).
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.http.listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "key `http.listen`: `{}` is not an address",
+                self.http.listen
+            ))
+        })
+    }
+
+    /// What the engine takes from this configuration.
+    pub fn engine_settings(&self) -> EngineSettings {
+        let windows = |spans: &[Span]| {
+            spans
+                .iter()
+                .map(|s| Window {
+                    label: s.text.clone(),
+                    millis: s.millis,
+                })
+                .collect::<Vec<_>>()
+        };
+        let longest_kpi = self
+            .windows
+            .kpis
+            .iter()
+            .map(|s| s.millis)
+            .max()
+            .unwrap_or(0);
+        EngineSettings {
+            alert_windows: windows(&self.windows.alerts),
+            retention_millis: longest_kpi.saturating_add(self.windows.repeat_lookback.millis),
+            max_label_values: self.limits.max_label_values,
+            max_label_length: self.limits.max_label_length,
+        }
+    }
+
+    /// The effective configuration as TOML, secrets redacted: `check-config`'s output.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        for (key, value) in shown.kafka.properties.iter_mut() {
+            if looks_secret(key) {
+                *value = "<redacted>".into();
+            }
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+    }
+}
+
+impl fmt::Display for ClockMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClockMode::Wall => "wall",
+            ClockMode::Event => "event",
+        })
+    }
+}
+
+fn environment() -> config::Environment {
+    config::Environment::with_prefix("SOCMETRICS")
+        .prefix_separator("__")
+        .separator("__")
+        .list_separator(",")
+        .with_list_parse_key("windows.alerts")
+        .with_list_parse_key("windows.kpis")
+        .try_parsing(true)
+}
+
+fn valid_topic(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// librdkafka properties whose values must never be printed or logged.
+pub fn looks_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", "key", "token", "jaas"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The functional core: events and a `now` in, what happened ([`Applied`]) and the current
+//! [`Scorecard`] out. No I/O, clock reads, logging or metrics library in here, so unit tests,
+//! property tests, benches, the demo and the daemon all drive it the same way.
+
+pub mod alerts;
+pub mod dedupe;
+pub mod labels;
+
+use std::sync::Arc;
+
+use crate::event::{Alert, EventTime, Severity};
+use alerts::AlertBook;
+use dedupe::SeenKeys;
+use labels::LabelValues;
+
+/// A rolling window ending at now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The `window` label value, as written in the config (`5m`, `24h`, `7d`).
+    pub label: String,
+    pub millis: i64,
+}
+
+/// What the engine needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    pub alert_windows: Vec<Window>,
+    /// Records older than `now − retention` are late: counted and dropped (PRODUCT.md §3: the
+    /// longest KPI window plus the repeat lookback).
+    pub retention_millis: i64,
+    pub max_label_values: usize,
+    pub max_label_length: usize,
+}
+
+/// What applying one event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// A new fact, now counted.
+    Counted,
+    /// Seen before within the dedupe horizon: changes nothing.
+    Duplicate,
+    /// Older than the retention horizon: dropped.
+    Late,
+}
+
+/// The in-memory state of everything consumed.
+#[derive(Debug)]
+pub struct Engine {
+    settings: EngineSettings,
+    sources: LabelValues,
+    alerts: AlertBook,
+    seen_alerts: SeenKeys,
+    longest_alert_window: i64,
+}
+
+impl Engine {
+    pub fn new(settings: EngineSettings) -> Self {
+        let longest_alert_window = settings
+            .alert_windows
+            .iter()
+            .map(|w| w.millis)
+            .max()
+            .unwrap_or(0);
+        Self {
+            sources: LabelValues::new(
+                "source",
+                settings.max_label_values,
+                settings.max_label_length,
+            ),
+            alerts: AlertBook::default(),
+            // The dedupe horizon of an alert is the longest alert window (PRODUCT.md §4).
+            seen_alerts: SeenKeys::new(longest_alert_window),
+            longest_alert_window,
+            settings,
+        }
+    }
+
+    /// Applies one alert at clock time `now`.
+    pub fn apply_alert(&mut self, alert: &Alert<'_>, now: EventTime) -> Applied {
+        let detected_at = alert.detected_at.millis();
+        if detected_at < now.millis().saturating_sub(self.settings.retention_millis) {
+            return Applied::Late;
+        }
+        if !self.seen_alerts.insert(&alert.alert_id, now.millis()) {
+            return Applied::Duplicate;
+        }
+        let source = self.sources.intern(&alert.source);
+        let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
+        self.alerts
+            .series_mut(source, alert.severity)
+            .record(detected_at, oldest_kept);
+        Applied::Counted
+    }
+
+    /// Lets go of what no window at `now` can need any more. Cheap; call it every tick.
+    pub fn expire(&mut self, now: EventTime) {
+        self.alerts
+            .expire(now.millis().saturating_sub(self.longest_alert_window));
+        self.seen_alerts.rotate(now.millis());
+    }
+
+    /// The values of every KPI at `now`.
+    pub fn scorecard(&self, now: EventTime) -> Scorecard {
+        let alerts = self
+            .alerts
+            .iter()
+            .map(|(source, severity, series)| AlertCounts {
+                source: Arc::clone(self.sources.value(source)),
+                severity,
+                total: series.total,
+                volume: self
+                    .settings
+                    .alert_windows
+                    .iter()
+                    .map(|w| series.count_after(now.millis().saturating_sub(w.millis)))
+                    .collect(),
+            })
+            .collect();
+        Scorecard {
+            now,
+            alert_windows: self.settings.alert_windows.clone(),
+            alerts,
+            label_overflow: vec![(self.sources.name(), self.sources.overflowed())],
+        }
+    }
+}
+
+/// Counts of one (source, severity) alert series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertCounts {
+    pub source: Arc<str>,
+    pub severity: Severity,
+    /// `soc_alerts_total`.
+    pub total: u64,
+    /// `soc_alert_volume`, one per alert window, in [`Scorecard::alert_windows`] order.
+    pub volume: Vec<u64>,
+}
+
+/// Every KPI value at one instant: what the exporter publishes.
+#[derive(Clone, Debug, Default)]
+pub struct Scorecard {
+    pub now: EventTime,
+    pub alert_windows: Vec<Window>,
+    pub alerts: Vec<AlertCounts>,
+    /// `soc_label_overflow_total` per label name.
+    pub label_overflow: Vec<(&'static str, u64)>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! The only place that names a metric or speaks HTTP. It reads the latest [`Snapshot`]
+//! published by the pipeline's owner task and the live [`Status`] flags; it never touches the
+//! engine, so a slow scrape cannot slow consumption and a stalled consumer cannot stall a scrape.
+
+pub mod http;
+pub mod metrics;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::watch;
+
+use crate::pipeline::Snapshot;
+
+/// Flags the HTTP side reads live.
+#[derive(Debug, Default)]
+pub struct Status {
+    kafka_up: AtomicBool,
+    ready: AtomicBool,
+}
+
+impl Status {
+    pub fn set_kafka_up(&self, up: bool) {
+        self.kafka_up.store(up, Ordering::Relaxed);
+    }
+
+    pub fn kafka_up(&self) -> bool {
+        self.kafka_up.load(Ordering::Relaxed)
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+}
+
+/// What the HTTP handlers share.
+#[derive(Clone, Debug)]
+pub struct Exporter {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub status: Arc<Status>,
+    /// Whether `soc_kafka_up` is exported (not in the demo, which has no Kafka).
+    pub kafka: bool,
+}
+
+impl Exporter {
+    /// The Prometheus text exposition of the latest snapshot.
+    pub fn render(&self) -> String {
+        let snapshot = Arc::clone(&self.snapshots.borrow());
+        let kafka_up = self.kafka.then(|| self.status.kafka_up());
+        metrics::render(&snapshot, kafka_up)
+    }
+}

@@ -1,0 +1,190 @@
+//! The native JSON format of PRODUCT.md §1. Fields are decoded borrowed from the record; unknown
+//! fields are skipped; required fields that are absent or null are reported by name.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use super::{RejectReason, Rejection};
+use crate::event::{Alert, EventTime, Severity};
+
+/// The alert as it is on the wire: everything optional so a missing field is reported by name
+/// rather than as a serde message.
+#[derive(Deserialize)]
+struct WireAlert<'a> {
+    #[serde(borrow)]
+    alert_id: Option<Cow<'a, str>>,
+    detected_at: Option<EventTime>,
+    occurred_at: Option<EventTime>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    rule: Option<Cow<'a, str>>,
+    severity: Option<Severity>,
+    #[serde(borrow)]
+    incident_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    asset: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tenant: Option<Cow<'a, str>>,
+    threat_intel: Option<bool>,
+}
+
+/// Decodes one native alert record.
+pub fn decode_alert(text: &str) -> Result<Alert<'_>, Rejection> {
+    ensure_object(text)?;
+    let wire: WireAlert<'_> = serde_json::from_str(text).map_err(|e| Rejection::from_json(&e))?;
+    let alert_id = non_empty(wire.alert_id, "alert_id")?;
+    let source = non_empty(wire.source, "source")?;
+    Ok(Alert {
+        alert_id,
+        detected_at: wire
+            .detected_at
+            .ok_or_else(|| Rejection::missing("detected_at"))?,
+        occurred_at: wire.occurred_at,
+        source,
+        rule: wire.rule,
+        severity: wire
+            .severity
+            .ok_or_else(|| Rejection::missing("severity"))?,
+        incident_id: wire.incident_id.filter(|id| !id.is_empty()),
+        asset: wire.asset,
+        tenant: wire.tenant,
+        threat_intel: wire.threat_intel.unwrap_or(false),
+    })
+}
+
+/// Serde would accept a JSON array for a struct (fields by position); the format is objects.
+fn ensure_object(text: &str) -> Result<(), Rejection> {
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(()),
+        _ => Err(Rejection::new(
+            RejectReason::InvalidJson,
+            "record is not a JSON object",
+        )),
+    }
+}
+
+/// An id that is present but empty identifies nothing: it counts as missing.
+fn non_empty<'a>(value: Option<Cow<'a, str>>, field: &str) -> Result<Cow<'a, str>, Rejection> {
+    match value {
+        Some(text) if !text.is_empty() => Ok(text),
+        _ => Err(Rejection::missing(field)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(text: &str) -> RejectReason {
+        decode_alert(text).unwrap_err().reason
+    }
+
+    #[test]
+    fn decodes_every_field() {
+        let alert = decode_alert(
+            r#"{"alert_id":"a-1","detected_at":"2026-01-01T10:00:00+01:00","occurred_at":1767258000000,
+                "source":"splunk","rule":"brute force","severity":"High","incident_id":"INC-7",
+                "asset":"host-1","tenant":"acme","threat_intel":true,"extra":{"nested":[1,2,3]}}"#,
+        )
+        .unwrap();
+        assert_eq!(alert.alert_id, "a-1");
+        assert_eq!(alert.detected_at, EventTime(1_767_258_000_000));
+        assert_eq!(alert.occurred_at, Some(EventTime(1_767_258_000_000)));
+        assert_eq!(alert.source, "splunk");
+        assert_eq!(alert.rule.as_deref(), Some("brute force"));
+        assert_eq!(alert.severity, Severity::High);
+        assert_eq!(alert.incident_id.as_deref(), Some("INC-7"));
+        assert_eq!(alert.asset.as_deref(), Some("host-1"));
+        assert_eq!(alert.tenant.as_deref(), Some("acme"));
+        assert!(alert.threat_intel);
+    }
+
+    #[test]
+    fn optional_fields_default() {
+        let alert = decode_alert(
+            r#"{"alert_id":"a","detected_at":0,"source":"edr","severity":"low","incident_id":""}"#,
+        )
+        .unwrap();
+        assert_eq!(alert.occurred_at, None);
+        assert_eq!(alert.incident_id, None);
+        assert!(!alert.threat_intel);
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let alert = decode_alert(
+            r#"{"alert_id":"a\"1","detected_at":0,"source":"spl\u0075nk","severity":"low"}"#,
+        )
+        .unwrap();
+        assert_eq!(alert.alert_id, "a\"1");
+        assert_eq!(alert.source, "splunk");
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        let missing = decode_alert(r#"{"detected_at":0,"source":"edr","severity":"low"}"#);
+        assert_eq!(missing.unwrap_err(), Rejection::missing("alert_id"));
+        let null =
+            decode_alert(r#"{"alert_id":"a","detected_at":null,"source":"edr","severity":"low"}"#);
+        assert_eq!(null.unwrap_err(), Rejection::missing("detected_at"));
+        assert_eq!(
+            reason(r#"{"alert_id":"a","detected_at":0,"severity":"low"}"#),
+            RejectReason::MissingField
+        );
+        assert_eq!(
+            reason(r#"{"alert_id":"a","detected_at":0,"source":"x"}"#),
+            RejectReason::MissingField
+        );
+        assert_eq!(
+            reason(r#"{"alert_id":"","detected_at":0,"source":"x","severity":"low"}"#),
+            RejectReason::MissingField
+        );
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert_eq!(
+            reason(r#"{"alert_id":"a","detected_at":0,"source":"x","severity":"urgent"}"#),
+            RejectReason::BadValue
+        );
+        assert_eq!(
+            reason(
+                r#"{"alert_id":"a","detected_at":"last tuesday","source":"x","severity":"low"}"#
+            ),
+            RejectReason::BadValue
+        );
+        assert_eq!(
+            reason(r#"{"alert_id":7,"detected_at":0,"source":"x","severity":"low"}"#),
+            RejectReason::BadValue
+        );
+        assert_eq!(
+            reason(r#"{"alert_id":"a","detected_at":1.5,"source":"x","severity":"low"}"#),
+            RejectReason::BadValue
+        );
+        assert_eq!(
+            reason(
+                r#"{"alert_id":"a","detected_at":0,"source":"x","severity":"low","threat_intel":"yes"}"#
+            ),
+            RejectReason::BadValue
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_rejected() {
+        assert_eq!(reason("not json"), RejectReason::InvalidJson);
+        assert_eq!(reason(r#"{"alert_id":"a","#), RejectReason::InvalidJson);
+        assert_eq!(
+            reason(r#"["a",0,null,"x","r","low"]"#),
+            RejectReason::InvalidJson
+        );
+        assert_eq!(reason("42"), RejectReason::InvalidJson);
+    }
+
+    #[test]
+    fn nesting_in_a_known_field_is_a_bad_value() {
+        let nested = r#"{"alert_id":[[["a"]]],"detected_at":0,"source":"x","severity":"low"}"#;
+        assert_eq!(reason(nested), RejectReason::BadValue);
+    }
+}

@@ -1,0 +1,221 @@
+//! One record through the product: guard → decode → clock → engine, and what came of it.
+//! `Pipeline::step` is what the Kafka loop, the demo and the tests all call; it never fails:
+//! a bad record is an [`Outcome::Rejected`] value the caller dead-letters.
+
+use std::time::{Duration, Instant};
+
+use crate::config::{ClockMode, Config};
+use crate::engine::{Applied, Engine, Scorecard};
+use crate::event::EventTime;
+use crate::formats::{self, RejectReason, Rejection};
+
+/// The role a topic plays (PRODUCT.md §1); the index into per-topic statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TopicRole {
+    Alerts,
+    Cases,
+    Inventory,
+    Telemetry,
+}
+
+impl TopicRole {
+    pub const ALL: [TopicRole; 4] = [
+        TopicRole::Alerts,
+        TopicRole::Cases,
+        TopicRole::Inventory,
+        TopicRole::Telemetry,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The configured topic name of this role.
+    pub fn topic(self, config: &Config) -> &str {
+        match self {
+            TopicRole::Alerts => &config.topics.alerts,
+            TopicRole::Cases => &config.topics.cases,
+            TopicRole::Inventory => &config.topics.inventory,
+            TopicRole::Telemetry => &config.topics.telemetry,
+        }
+    }
+}
+
+/// What became of one record.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Applied(Applied),
+    Rejected(Rejection),
+}
+
+/// Pipeline health per topic: the `soc_events_*` families.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopicHealth {
+    pub topic: String,
+    /// Records read, whatever came of them.
+    pub consumed: u64,
+    /// Indexed by [`RejectReason::index`].
+    pub rejected: [u64; RejectReason::ALL.len()],
+    pub duplicate: u64,
+    pub late: u64,
+    /// Largest event time seen on the topic.
+    pub last_event: Option<EventTime>,
+}
+
+/// "Now" per `clock.mode`: the wall clock, or the largest event time seen on any topic.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    mode: ClockMode,
+    latest_event: Option<EventTime>,
+    latest_wall: EventTime,
+}
+
+impl Clock {
+    pub fn new(mode: ClockMode) -> Self {
+        Self {
+            mode,
+            latest_event: None,
+            latest_wall: EventTime(0),
+        }
+    }
+
+    pub fn observe_event(&mut self, at: EventTime) {
+        self.latest_event = Some(self.latest_event.map_or(at, |seen| seen.max(at)));
+    }
+
+    /// Never goes backwards, even if the wall clock does.
+    pub fn now(&mut self, wall: EventTime) -> EventTime {
+        match self.mode {
+            ClockMode::Wall => {
+                self.latest_wall = self.latest_wall.max(wall);
+                self.latest_wall
+            }
+            ClockMode::Event => self.latest_event.unwrap_or_default(),
+        }
+    }
+}
+
+/// Logs a rejection at most once per second per reason, with how many were held back.
+#[derive(Debug, Default)]
+struct RejectionLog {
+    last: [Option<Instant>; RejectReason::ALL.len()],
+    held_back: [u64; RejectReason::ALL.len()],
+}
+
+impl RejectionLog {
+    fn log(&mut self, topic: &str, position: &str, rejection: &Rejection) {
+        let slot = rejection.reason.index();
+        let now = Instant::now();
+        if self.last[slot].is_some_and(|at| now.duration_since(at) < Duration::from_secs(1)) {
+            self.held_back[slot] += 1;
+            return;
+        }
+        tracing::warn!(
+            topic,
+            position,
+            reason = %rejection.reason,
+            detail = %rejection.detail,
+            suppressed = self.held_back[slot],
+            "record rejected"
+        );
+        self.last[slot] = Some(now);
+        self.held_back[slot] = 0;
+    }
+}
+
+/// The engine with its clock and the pipeline's own health counters.
+#[derive(Debug)]
+pub struct Pipeline {
+    engine: Engine,
+    clock: Clock,
+    health: Vec<TopicHealth>,
+    limits: formats::guard::Limits,
+    rejections: RejectionLog,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            engine: Engine::new(config.engine_settings()),
+            clock: Clock::new(config.clock.mode),
+            health: TopicRole::ALL
+                .iter()
+                .map(|role| TopicHealth {
+                    topic: role.topic(config).to_owned(),
+                    ..TopicHealth::default()
+                })
+                .collect(),
+            limits: formats::guard::Limits {
+                max_record_bytes: config.limits.max_record_bytes,
+                max_depth: config.limits.max_depth,
+            },
+            rejections: RejectionLog::default(),
+        }
+    }
+
+    /// Takes one record of `role`'s topic; `wall` is the wall clock, read once per batch by the
+    /// caller; `position` names the record in logs (`partition/offset`).
+    pub fn step(
+        &mut self,
+        role: TopicRole,
+        payload: Option<&[u8]>,
+        wall: EventTime,
+        position: &str,
+    ) -> Outcome {
+        let health = &mut self.health[role.index()];
+        health.consumed += 1;
+        let outcome = match role {
+            TopicRole::Alerts => formats::guard::check(payload, self.limits)
+                .and_then(formats::native::decode_alert)
+                .map(|alert| {
+                    self.clock.observe_event(alert.detected_at);
+                    health.last_event = health.last_event.max(Some(alert.detected_at));
+                    let now = self.clock.now(wall);
+                    self.engine.apply_alert(&alert, now)
+                }),
+            // Consumed only once their issues land; counted so nothing is silently dropped.
+            TopicRole::Cases | TopicRole::Inventory | TopicRole::Telemetry => Ok(Applied::Counted),
+        };
+        match outcome {
+            Ok(applied) => {
+                match applied {
+                    Applied::Duplicate => health.duplicate += 1,
+                    Applied::Late => health.late += 1,
+                    Applied::Counted => {}
+                }
+                Outcome::Applied(applied)
+            }
+            Err(rejection) => {
+                health.rejected[rejection.reason.index()] += 1;
+                let topic = health.topic.clone();
+                self.rejections.log(&topic, position, &rejection);
+                Outcome::Rejected(rejection)
+            }
+        }
+    }
+
+    /// Lets the engine forget what no window needs at the current time.
+    pub fn expire(&mut self, wall: EventTime) {
+        let now = self.clock.now(wall);
+        self.engine.expire(now);
+    }
+
+    /// Every KPI and health value now.
+    pub fn snapshot(&mut self, wall: EventTime) -> Snapshot {
+        let now = self.clock.now(wall);
+        Snapshot {
+            scorecard: self.engine.scorecard(now),
+            topics: self.health.clone(),
+            lag: Vec::new(),
+        }
+    }
+}
+
+/// What `/metrics` shows: the scorecard and the pipeline's health at one instant.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub scorecard: Scorecard,
+    pub topics: Vec<TopicHealth>,
+    /// `soc_kafka_consumer_lag`: (topic, partition, records behind the high watermark).
+    pub lag: Vec<(String, i32, i64)>,
+}

@@ -1,0 +1,189 @@
+//! The consumer group on the input topics.
+//!
+//! Offsets follow rust-rdkafka's at-least-once pattern: `enable.auto.offset.store = false`,
+//! and the pipeline stores a batch's offsets only after every record of it was applied and
+//! every dead letter of it was acknowledged; librdkafka's auto-commit then commits what was
+//! stored, and shutdown commits synchronously. Rejected records advance the offset like any
+//! other: a poison record is dead-lettered, never retried forever.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use super::SourceError;
+use crate::config::{Config, looks_secret};
+use crate::export::Status;
+
+/// Callbacks from librdkafka: broker reachability and rebalances, returned from fast.
+#[derive(Debug)]
+pub struct SourceContext {
+    status: Arc<Status>,
+    /// `(topic, partition, records behind)` from librdkafka's latest statistics.
+    lag: Mutex<Vec<(String, i32, i64)>>,
+}
+
+impl ClientContext for SourceContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", fac, "{log_message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{log_message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", fac, "{log_message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{log_message}"),
+        }
+    }
+
+    /// librdkafka's statistics (every `statistics.interval.ms`): consumer lag of every
+    /// partition assigned to us with a known position.
+    fn stats(&self, statistics: Statistics) {
+        let mut lag: Vec<_> = statistics
+            .topics
+            .values()
+            .flat_map(|topic| {
+                topic
+                    .partitions
+                    .values()
+                    .filter(|p| p.partition >= 0 && p.desired && p.consumer_lag >= 0)
+                    .map(|p| (topic.topic.clone(), p.partition, p.consumer_lag))
+            })
+            .collect();
+        lag.sort();
+        if let Ok(mut shared) = self.lag.lock() {
+            *shared = lag;
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.status.set_kafka_up(false);
+        }
+        tracing::warn!(%error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(partitions = %describe(partitions), "partitions assigned")
+            }
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(partitions = %describe(partitions), "partitions revoked")
+            }
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
+        }
+    }
+}
+
+fn describe(partitions: &TopicPartitionList) -> String {
+    partitions
+        .elements()
+        .iter()
+        .map(|p| format!("{}/{}", p.topic(), p.partition()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The consumer the daemon reads with.
+pub type InputConsumer = StreamConsumer<SourceContext>;
+
+/// librdkafka settings shared by the consumer and the dead-letter producer: brokers, then the
+/// user's `kafka.properties`, which win.
+pub fn client_config(config: &Config) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &config.kafka.brokers);
+    for (key, value) in &config.kafka.properties {
+        client.set(key, value);
+    }
+    client.set_log_level(RDKafkaLogLevel::Warning);
+    client
+}
+
+/// Creates the consumer and subscribes it to `topics`.
+pub fn subscribe(
+    config: &Config,
+    topics: &[&str],
+    status: Arc<Status>,
+) -> Result<InputConsumer, SourceError> {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", &config.kafka.group_id)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("statistics.interval.ms", "1000");
+    for (key, value) in &config.kafka.properties {
+        client.set(key, value);
+    }
+    client.set_log_level(RDKafkaLogLevel::Warning);
+    for (key, value) in client.config_map() {
+        let shown: &str = if looks_secret(key) {
+            "<redacted>"
+        } else {
+            value
+        };
+        tracing::debug!(key, value = shown, "consumer setting");
+    }
+    let consumer: InputConsumer = client
+        .create_with_context(SourceContext {
+            status,
+            lag: Mutex::new(Vec::new()),
+        })
+        .map_err(|source| SourceError::Client {
+            client: "consumer",
+            source,
+        })?;
+    consumer
+        .subscribe(topics)
+        .map_err(|source| SourceError::Subscribe {
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            source,
+        })?;
+    Ok(consumer)
+}
+
+/// Marks `(topic, partition, offset)` of the last applied records as processed; librdkafka
+/// commits `offset + 1` for each.
+pub fn store_processed(
+    consumer: &InputConsumer,
+    processed: &[(String, i32, i64)],
+) -> KafkaResult<()> {
+    if processed.is_empty() {
+        return Ok(());
+    }
+    let mut list = TopicPartitionList::with_capacity(processed.len());
+    for (topic, partition, offset) in processed {
+        list.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))?;
+    }
+    consumer.store_offsets(&list)
+}
+
+/// Records behind the high watermark per assigned partition, as of librdkafka's latest
+/// statistics (no broker round trip).
+pub fn lag(consumer: &InputConsumer) -> Vec<(String, i32, i64)> {
+    consumer
+        .context()
+        .lag
+        .lock()
+        .map(|lag| lag.clone())
+        .unwrap_or_default()
+}
+
+/// Asks the brokers for the input topic's metadata: true when they answer. Blocking.
+pub fn probe(consumer: &InputConsumer, topic: &str) -> bool {
+    consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(3))
+        .is_ok()
+}
