@@ -3,6 +3,8 @@
 //! consumes them in event-clock mode, and `/metrics` must show exactly what an independent
 //! count of the scenario gives.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -122,27 +124,67 @@ fn malformed() -> Vec<(Record, &'static str)> {
     ]
 }
 
-/// The independent count: per (source, severity), the total and the volume per window.
-fn expected(alerts: &[Alert]) -> (BTreeMap<(String, String), (u64, [u64; 3])>, u64) {
-    let mut series: BTreeMap<(String, String), (u64, [u64; 3])> = BTreeMap::new();
+/// Per (source, severity): the total and the volume per window of [`WINDOWS`].
+type Expected = BTreeMap<(String, String), (u64, [u64; 3])>;
+
+/// The independent count of (source, severity as written, detected_at) triples at `now`:
+/// per series the total and the volume per window, and how many are late.
+fn count(alerts: impl IntoIterator<Item = (String, String, i64)>, now: i64) -> (Expected, u64) {
+    let mut series = Expected::new();
     let mut late = 0;
-    for alert in alerts {
-        let at = NOW + alert.offset;
-        if at < NOW - RETENTION {
+    for (source, severity, at) in alerts {
+        if at < now - RETENTION {
             late += 1;
             continue;
         }
-        let entry = series
-            .entry((alert.source.to_owned(), alert.severity.to_lowercase()))
-            .or_default();
+        let entry = series.entry((source, severity.to_lowercase())).or_default();
         entry.0 += 1;
         for (i, (_, length)) in WINDOWS.iter().enumerate() {
-            if at > NOW - length {
+            if at > now - length {
                 entry.1[i] += 1;
             }
         }
     }
     (series, late)
+}
+
+fn expected(alerts: &[Alert]) -> (Expected, u64) {
+    count(
+        alerts
+            .iter()
+            .map(|a| (a.source.to_owned(), a.severity.to_owned(), NOW + a.offset)),
+        NOW,
+    )
+}
+
+/// Asserts `/metrics` holds exactly `series`: the same alert series, totals and volumes.
+fn assert_alert_series(metrics: &common::Metrics, series: &Expected) {
+    assert_eq!(
+        metrics.series("soc_alerts_total").len(),
+        series.len(),
+        "{}",
+        metrics.text
+    );
+    for ((source, severity), (total, volume)) in series {
+        let labels = [("source", source.as_str()), ("severity", severity.as_str())];
+        assert_eq!(
+            metrics.get("soc_alerts_total", &labels),
+            Some(*total as f64),
+            "total {source}/{severity}"
+        );
+        for (i, (window, _)) in WINDOWS.iter().enumerate() {
+            let labels = [
+                ("window", *window),
+                ("source", source.as_str()),
+                ("severity", severity.as_str()),
+            ];
+            assert_eq!(
+                metrics.get("soc_alert_volume", &labels),
+                Some(volume[i] as f64),
+                "volume {window} {source}/{severity}"
+            );
+        }
+    }
 }
 
 fn config(topic: &str, dead_letter: &str, group: &str) -> String {
@@ -197,32 +239,7 @@ fn counts_alerts_per_window_rejects_bad_records_and_dead_letters_them() {
     });
 
     let (series, late) = expected(&alerts);
-    assert_eq!(
-        metrics.series("soc_alerts_total").len(),
-        series.len(),
-        "{}",
-        metrics.text
-    );
-    for ((source, severity), (total, volume)) in &series {
-        let labels = [("source", source.as_str()), ("severity", severity.as_str())];
-        assert_eq!(
-            metrics.get("soc_alerts_total", &labels),
-            Some(*total as f64),
-            "total {source}/{severity}"
-        );
-        for (i, (window, _)) in WINDOWS.iter().enumerate() {
-            let labels = [
-                ("window", *window),
-                ("source", source.as_str()),
-                ("severity", severity.as_str()),
-            ];
-            assert_eq!(
-                metrics.get("soc_alert_volume", &labels),
-                Some(volume[i] as f64),
-                "volume {window} {source}/{severity}"
-            );
-        }
-    }
+    assert_alert_series(&metrics, &series);
     // Spot checks of the independent count itself, by hand.
     assert_eq!(series[&("splunk".into(), "high".into())], (3, [2, 2, 2]));
     assert_eq!(
@@ -360,5 +377,137 @@ fn counts_alerts_per_window_rejects_bad_records_and_dead_letters_them() {
             .scrape()
             .get("soc_events_consumed_total", &[("topic", &topic)]),
         Some(2.0)
+    );
+}
+
+/// A small deterministic generator, so the scenarios are the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+}
+
+#[test]
+fn event_clock_counts_are_exact_for_records_from_kafkas_own_console_producer() {
+    let topic = unique("alerts-console");
+    block_on(create_topic(&topic, 1, &[]));
+    let sources = ["splunk", "sentinel", "crowdstrike", "suricata"];
+    let severities = ["informational", "Low", "MEDIUM", "high", "critical"];
+    let mut random = Lcg(42);
+    // The latest alert first, so event-clock "now" is NOW from the start.
+    let mut alerts = vec![("splunk".to_owned(), "high".to_owned(), NOW)];
+    for _ in 0..400 {
+        let source = sources[random.below(4) as usize];
+        let severity = severities[random.below(5) as usize];
+        // Anywhere in the last two days, to the millisecond.
+        let at = NOW - random.below(2 * DAY as u64) as i64;
+        alerts.push((source.to_owned(), severity.to_owned(), at));
+    }
+    let mut lines = String::new();
+    for (i, (source, severity, at)) in alerts.iter().enumerate() {
+        let detected_at = if i % 2 == 0 {
+            json!(at)
+        } else {
+            json!(
+                chrono::DateTime::from_timestamp_millis(*at)
+                    .unwrap()
+                    .to_rfc3339()
+            )
+        };
+        let record = json!({"alert_id": format!("c{i}"), "detected_at": detected_at, "source": source, "severity": severity});
+        lines.push_str(&record.to_string());
+        lines.push('\n');
+    }
+    lines.push_str("this line is not json\n");
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/local/kafka.sh");
+    let mut producer = std::process::Command::new(script)
+        .args(["produce", &topic])
+        .env("KAFKA_BROKERS", common::brokers())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(producer.stdin.as_mut().unwrap(), lines.as_bytes()).unwrap();
+    drop(producer.stdin.take());
+    assert!(
+        producer.wait().unwrap().success(),
+        "Kafka's console producer failed"
+    );
+
+    let daemon = Daemon::start(&config(&topic, &unique("dead"), &unique("group")));
+    let consumed = (alerts.len() + 1) as f64;
+    let metrics = daemon.scrape_until(Duration::from_secs(60), |m| {
+        m.get("soc_events_consumed_total", &[("topic", &topic)]) == Some(consumed)
+    });
+    let (series, late) = count(alerts, NOW);
+    assert_eq!(late, 0);
+    assert_eq!(series.values().map(|(total, _)| total).sum::<u64>(), 401);
+    assert_alert_series(&metrics, &series);
+    assert_eq!(
+        metrics.get(
+            "soc_events_rejected_total",
+            &[("topic", &topic), ("reason", "invalid_json")]
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn wall_clock_windows_and_the_source_cap() {
+    let topic = unique("alerts-wall");
+    block_on(create_topic(&topic, 1, &[]));
+    let now = chrono::Utc::now().timestamp_millis();
+    // Offsets far from every window edge, so the seconds between produce and scrape cannot
+    // move an alert across one.
+    let alerts = [
+        ("a", "high", -10 * SECOND),
+        ("a", "high", -3 * MINUTE),
+        ("b", "low", -30 * MINUTE),
+        ("c", "low", -2 * HOUR),
+        ("d", "low", -10 * SECOND),
+        ("c", "critical", -25 * HOUR),
+    ];
+    let records: Vec<_> = alerts
+        .iter()
+        .enumerate()
+        .map(|(i, (source, severity, offset))| {
+            Record::json(json!({"alert_id": format!("w{i}"), "detected_at": now + offset, "source": source, "severity": severity}))
+        })
+        .collect();
+    block_on(produce(&topic, &records));
+    let config = format!(
+        "[kafka]\nbrokers = \"{}\"\ngroup_id = \"{}\"\n[topics]\nalerts = \"{topic}\"\n[limits]\nmax_label_values = 2\n",
+        common::brokers(),
+        unique("group")
+    );
+    let daemon = Daemon::start(&config);
+    let metrics = daemon.scrape_until(Duration::from_secs(60), |m| {
+        m.get("soc_events_consumed_total", &[("topic", &topic)]) == Some(alerts.len() as f64)
+    });
+    // Sources a and b fill the cap of 2; c and d become "other".
+    let (series, _) = count(
+        alerts.iter().map(|(source, severity, offset)| {
+            let source = if matches!(*source, "a" | "b") {
+                *source
+            } else {
+                "other"
+            };
+            (source.to_owned(), (*severity).to_owned(), now + offset)
+        }),
+        now,
+    );
+    assert_alert_series(&metrics, &series);
+    assert_eq!(series[&("other".into(), "low".into())], (2, [1, 1, 2]));
+    assert_eq!(
+        metrics.get("soc_label_overflow_total", &[("label", "source")]),
+        Some(3.0)
     );
 }

@@ -4,7 +4,7 @@
 # No docker, no tarball: the broker jars come from Maven Central via `mvn` and
 # deploy/local/kafka-pom.xml, and are cached outside the repo.
 #
-# Usage:  deploy/local/kafka.sh start|stop|status
+# Usage:  deploy/local/kafka.sh start|stop|status|tool MAIN_CLASS [ARGS...]|produce TOPIC
 #
 #   start   Idempotent. Starts the broker if nothing answers on the port yet,
 #           waits until it is really ready, and prints the bootstrap address
@@ -12,6 +12,9 @@
 #           from several processes at once (flock). Exit 0 = ready.
 #   stop    Stops the broker this script started on $KAFKA_PORT (and only it).
 #   status  Prints "running ..." / "not running ..."; exit 0 / 1 accordingly.
+#   tool    Runs a Kafka command-line tool class with the cached jars.
+#   produce Kafka's console producer: each stdin line becomes one record of TOPIC
+#           (on $KAFKA_BROKERS if set, else this script's broker).
 #
 # Environment:
 #   KAFKA_PORT             PLAINTEXT listener port               (default 9092)
@@ -392,9 +395,29 @@ cmd_status() {
   echo "not running"; return 1
 }
 
+# Runs one of Kafka's own command-line tools (a main class of the cached jars), e.g.
+#   kafka.sh tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server 127.0.0.1:9092 --topic t
+cmd_tool() {
+  [[ $# -ge 1 ]] || die "usage: $0 tool MAIN_CLASS [ARGS...]"
+  find_java
+  take_lock
+  ensure_libs
+  [[ -f "$LOG4J_TOOLS" ]] || write_configs
+  exec 9>&-
+  exec "$JAVA" -Xmx256m -Dlog4j2.configurationFile="$LOG4J_TOOLS" -cp "$LIBS/*" "$@"
+}
+
+# Kafka's console producer: one record per stdin line, to TOPIC on this broker.
+cmd_produce() {
+  [[ $# -eq 1 ]] || die "usage: $0 produce TOPIC < records.jsonl"
+  cmd_tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "${KAFKA_BROKERS:-$BOOTSTRAP}" --topic "$1"
+}
+
 case "${1:-}" in
-  start)  cmd_start ;;
-  stop)   cmd_stop ;;
-  status) cmd_status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  start)   cmd_start ;;
+  stop)    cmd_stop ;;
+  status)  cmd_status ;;
+  tool)    shift; cmd_tool "$@" ;;
+  produce) shift; cmd_produce "$@" ;;
+  *) echo "usage: $0 start|stop|status|tool MAIN_CLASS [ARGS...]|produce TOPIC" >&2; exit 2 ;;
 esac

@@ -2,7 +2,7 @@
 //! none answers; `SOCMETRICS_TEST_BROKERS` points elsewhere), unique topic names, a producer,
 //! the daemon binary as a child process, and a `/metrics` scraper.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
