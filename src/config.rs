@@ -434,7 +434,7 @@ impl Config {
                 *value = "<redacted>".into();
             }
         }
-        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
     }
 }
 

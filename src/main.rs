@@ -41,6 +41,9 @@ enum Command {
         /// Overrides http.listen.
         #[arg(long)]
         listen: Option<String>,
+        /// Simulated history replayed at start (e.g. 24h, 1h, 0s).
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        history: std::time::Duration,
     },
 }
 
@@ -73,7 +76,7 @@ fn main() -> ExitCode {
 fn load(command: &Command) -> anyhow::Result<(Config, &Command)> {
     let config = match command {
         Command::Run { config } | Command::CheckConfig { config } => Config::load(config)?,
-        Command::Demo { config, listen } => {
+        Command::Demo { config, listen, .. } => {
             let mut loaded = match config {
                 Some(path) => Config::load(path)?,
                 None => Config::from_env()?,
@@ -94,7 +97,7 @@ fn serve(config: Config, command: &Command) -> anyhow::Result<()> {
         let shutdown = CancellationToken::new();
         app::signal::install(shutdown.clone()).context("cannot install signal handlers")?;
         match command {
-            Command::Demo { .. } => app::demo::run(config, shutdown).await?,
+            Command::Demo { history, .. } => app::demo::run(config, *history, shutdown).await?,
             _ => app::daemon::run(config, shutdown).await?,
         }
         Ok(())

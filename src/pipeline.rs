@@ -219,3 +219,69 @@ pub struct Snapshot {
     /// `soc_kafka_consumer_lag`: (topic, partition, records behind the high watermark).
     pub lag: Vec<(String, i32, i64)>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(mode: ClockMode) -> Pipeline {
+        let mut config = Config::default();
+        config.clock.mode = mode;
+        Pipeline::new(&config)
+    }
+
+    fn alert(id: &str, at: i64) -> Vec<u8> {
+        format!(r#"{{"alert_id":"{id}","detected_at":{at},"source":"edr","severity":"high"}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn event_clock_is_the_latest_event_time_seen() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(5_000_000_000_000);
+        p.step(TopicRole::Alerts, Some(&alert("a", 1_000_000)), wall, "0/0");
+        p.step(TopicRole::Alerts, Some(&alert("b", 400_000)), wall, "0/1");
+        let snapshot = p.snapshot(wall);
+        assert_eq!(snapshot.scorecard.now, EventTime(1_000_000));
+        // Both inside 24h of the latest event, only "a" inside 5m.
+        assert_eq!(snapshot.scorecard.alerts[0].volume, vec![1, 2, 2]);
+        assert_eq!(snapshot.topics[0].last_event, Some(EventTime(1_000_000)));
+    }
+
+    #[test]
+    fn wall_clock_never_goes_backwards() {
+        let mut clock = Clock::new(ClockMode::Wall);
+        assert_eq!(clock.now(EventTime(10)), EventTime(10));
+        assert_eq!(clock.now(EventTime(5)), EventTime(10));
+        clock.observe_event(EventTime(99));
+        assert_eq!(clock.now(EventTime(11)), EventTime(11));
+    }
+
+    #[test]
+    fn outcomes_are_counted_per_topic_and_reason() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(0);
+        assert_eq!(
+            p.step(TopicRole::Alerts, Some(&alert("a", 1_000)), wall, "0/0"),
+            Outcome::Applied(Applied::Counted)
+        );
+        assert_eq!(
+            p.step(TopicRole::Alerts, Some(&alert("a", 1_000)), wall, "0/1"),
+            Outcome::Applied(Applied::Duplicate)
+        );
+        let Outcome::Rejected(rejection) = p.step(TopicRole::Alerts, Some(b"{"), wall, "0/2")
+        else {
+            panic!("a truncated record is rejected");
+        };
+        assert_eq!(rejection.reason, RejectReason::InvalidJson);
+        p.step(TopicRole::Alerts, None, wall, "0/3");
+        p.step(TopicRole::Alerts, Some(b"\xff"), wall, "0/4");
+        let health = &p.snapshot(wall).topics[TopicRole::Alerts.index()];
+        assert_eq!(health.topic, "soc.alerts");
+        assert_eq!(health.consumed, 5);
+        assert_eq!(health.duplicate, 1);
+        assert_eq!(health.rejected[RejectReason::InvalidJson.index()], 2);
+        assert_eq!(health.rejected[RejectReason::InvalidUtf8.index()], 1);
+        assert_eq!(health.rejected.iter().sum::<u64>(), 3);
+    }
+}

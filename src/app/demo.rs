@@ -1,5 +1,6 @@
 //! `socmetrics demo`: the daemon's pipeline and exporter fed in process by the simulator:
-//! a day of history first, so every window has data, then live traffic on the wall clock.
+//! history first (a day by default), so every window has data, then live traffic on the wall
+//! clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,12 +19,15 @@ use super::daemon::DaemonError;
 
 const STEP: Duration = Duration::from_millis(200);
 const SUMMARY_EVERY: Duration = Duration::from_secs(15);
-const HISTORY_MS: i64 = 24 * 3_600_000;
 /// History records applied between two yields, so signals and scrapes are served meanwhile.
 const HISTORY_CHUNK: usize = 10_000;
 
 /// Runs the demo until `shutdown` is cancelled.
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+pub async fn run(
+    config: Config,
+    history_length: Duration,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
     let status = Arc::new(Status::default());
     let mut pipeline = Pipeline::new(&config);
     let mut simulator = Simulator::new(EventTime::now_wall().millis() as u64);
@@ -46,10 +50,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let server = tokio::spawn(http::serve(listener, exporter, shutdown.clone()));
 
     let start = super::wall_clock();
-    let history = simulator.alerts_between(start.saturating_sub_millis(HISTORY_MS), start);
+    let history = simulator.alerts_between(
+        start.saturating_sub_millis(i64::try_from(history_length.as_millis()).unwrap_or(i64::MAX)),
+        start,
+    );
     tracing::info!(
         records = history.len(),
-        "demo: replaying the last 24h of simulated SOC traffic"
+        "demo: replaying simulated SOC traffic of the past {}",
+        humantime::format_duration(history_length)
     );
     for (chunk_index, chunk) in history.chunks(HISTORY_CHUNK).enumerate() {
         if shutdown.is_cancelled() {

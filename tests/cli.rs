@@ -1,0 +1,156 @@
+//! The command line as a user meets it: check-config, exit codes, and the demo serving
+//! alert metrics without Kafka.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn socmetrics() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_socmetrics"))
+}
+
+fn write_config(text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{}.toml", common::unique("cli")));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn check_config_prints_the_effective_config_with_secrets_redacted() {
+    let path = write_config(
+        "[kafka]\nbrokers = \"k1:9092\"\n[kafka.properties]\n\"sasl.password\" = \"hunter2\"\n",
+    );
+    let output = socmetrics()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env("SOCMETRICS__HTTP__LISTEN", "127.0.0.1:9999")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.contains("brokers = \"k1:9092\""), "{printed}");
+    assert!(
+        printed.contains("listen = \"127.0.0.1:9999\""),
+        "environment override applies: {printed}"
+    );
+    assert!(
+        printed.contains("<redacted>") && !printed.contains("hunter2"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("alerts = [\"5m\", \"1h\", \"24h\"]"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn bad_config_exits_64_naming_the_key() {
+    for (text, key) in [
+        ("[limits]\nmax_record_byte = 10\n", "max_record_byte"),
+        ("[windows]\nkpis = [\"1 fortnight\"]\n", "windows.kpis"),
+        ("[http]\nlisten = \"everywhere\"\n", "http.listen"),
+    ] {
+        let path = write_config(text);
+        let output = socmetrics()
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(64), "{text}");
+        let error = String::from_utf8(output.stderr).unwrap();
+        assert!(error.contains(key), "{key} not named in: {error}");
+    }
+    let output = socmetrics()
+        .args(["run", "--config", "/nonexistent/socmetrics.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+}
+
+#[test]
+fn environment_overrides_are_checked_like_the_file() {
+    let path = write_config("");
+    let output = socmetrics()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env("SOCMETRICS__CLOCK__MODE", "sundial")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("clock.mode")
+    );
+}
+
+#[test]
+fn demo_serves_alert_metrics_without_kafka_and_stops_on_sigterm() {
+    let port = common::free_port();
+    let mut child = socmetrics()
+        .args([
+            "demo",
+            "--history",
+            "1h",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("{url}/readyz"))
+        .send()
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        assert!(std::time::Instant::now() < deadline, "demo not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let metrics = common::Metrics::parse(
+        &client
+            .get(format!("{url}/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    );
+    let sources: std::collections::BTreeSet<_> = metrics
+        .series("soc_alerts_total")
+        .into_iter()
+        .map(|(labels, _)| labels["source"].clone())
+        .collect();
+    assert_eq!(sources.len(), 6, "{sources:?}");
+    // An hour of history at about 5 alerts a second, all inside the 1h and 24h windows.
+    let total = metrics.sum("soc_alerts_total");
+    assert!(total > 10_000.0, "{total}");
+    let day: f64 = metrics
+        .series("soc_alert_volume")
+        .iter()
+        .filter(|(labels, _)| labels["window"] == "24h")
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(day, total);
+    assert_eq!(
+        metrics.get("soc_kafka_up", &[]),
+        None,
+        "no Kafka in the demo"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
