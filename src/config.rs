@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::engine::sla::SlaPolicy;
 use crate::engine::{EngineSettings, Window};
 
 /// Why the configuration cannot be used. Each message names the key at fault.
@@ -32,8 +33,59 @@ pub struct Config {
     pub http: HttpConfig,
     pub clock: ClockConfig,
     pub windows: WindowsConfig,
+    pub sla: SlaConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+}
+
+/// SLA targets (PRODUCT.md §2): per stage, a duration per severity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    /// Detection to acknowledgement.
+    pub acknowledge: SeverityTargets,
+    /// Detection to resolution.
+    pub resolve: SeverityTargets,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        let targets = |texts: [&str; 5]| SeverityTargets {
+            critical: Span::must(texts[0]),
+            high: Span::must(texts[1]),
+            medium: Span::must(texts[2]),
+            low: Span::must(texts[3]),
+            informational: Span::must(texts[4]),
+        };
+        Self {
+            acknowledge: targets(["15m", "1h", "4h", "24h", "72h"]),
+            resolve: targets(["4h", "24h", "72h", "7d", "14d"]),
+        }
+    }
+}
+
+/// One duration per severity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityTargets {
+    pub critical: Span,
+    pub high: Span,
+    pub medium: Span,
+    pub low: Span,
+    pub informational: Span,
+}
+
+impl SeverityTargets {
+    /// Milliseconds, indexed by [`crate::event::Severity::index`].
+    fn millis(&self) -> [i64; 5] {
+        [
+            self.informational.millis,
+            self.low.millis,
+            self.medium.millis,
+            self.high.millis,
+            self.critical.millis,
+        ]
+    }
 }
 
 /// How to reach Kafka.
@@ -159,6 +211,8 @@ pub struct LimitsConfig {
     pub max_label_values: usize,
     /// Untrusted label values are cut to this many characters.
     pub max_label_length: usize,
+    /// Incidents kept in memory at most; past it the oldest closed ones are let go first.
+    pub max_incidents: usize,
 }
 
 impl Default for LimitsConfig {
@@ -168,6 +222,7 @@ impl Default for LimitsConfig {
             max_depth: 32,
             max_label_values: 1000,
             max_label_length: 128,
+            max_incidents: 2_000_000,
         }
     }
 }
@@ -379,6 +434,11 @@ impl Config {
             "must be greater than 0",
         );
         require(
+            self.limits.max_incidents > 0,
+            "limits.max_incidents",
+            "must be greater than 0",
+        );
+        require(
             tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
             "log.level",
             "must be a tracing filter such as info or socmetrics=debug",
@@ -423,6 +483,11 @@ impl Config {
             retention_millis: longest_kpi.saturating_add(self.windows.repeat_lookback.millis),
             max_label_values: self.limits.max_label_values,
             max_label_length: self.limits.max_label_length,
+            kpi_windows: windows(&self.windows.kpis),
+            sla: SlaPolicy {
+                targets: [self.sla.acknowledge.millis(), self.sla.resolve.millis()],
+            },
+            max_incidents: self.limits.max_incidents,
         }
     }
 

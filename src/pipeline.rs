@@ -2,9 +2,11 @@
 //! `Pipeline::step` is what the Kafka loop, the demo and the tests all call; it never fails:
 //! a bad record is an [`Outcome::Rejected`] value the caller dead-letters.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{ClockMode, Config};
+use crate::engine::lifecycle::IncidentCard;
 use crate::engine::{Applied, Engine, Scorecard};
 use crate::event::EventTime;
 use crate::formats::{self, RejectReason, Rejection};
@@ -131,6 +133,12 @@ pub struct Pipeline {
     health: Vec<TopicHealth>,
     limits: formats::guard::Limits,
     rejections: RejectionLog,
+    /// The latest incident KPIs, and what recomputing them cost: they are recomputed on
+    /// every tick, and between ticks only when the last recomputation cost at most a tenth of
+    /// the time since, so the incident pass never takes more than ~10 % of the owner task.
+    incident_card: Arc<IncidentCard>,
+    card_computed: Option<Instant>,
+    card_cost: Duration,
 }
 
 impl Pipeline {
@@ -150,6 +158,9 @@ impl Pipeline {
                 max_depth: config.limits.max_depth,
             },
             rejections: RejectionLog::default(),
+            incident_card: Arc::default(),
+            card_computed: None,
+            card_cost: Duration::ZERO,
         }
     }
 
@@ -200,11 +211,21 @@ impl Pipeline {
         self.engine.expire(now);
     }
 
-    /// Every KPI and health value now.
-    pub fn snapshot(&mut self, wall: EventTime) -> Snapshot {
+    /// Every KPI and health value now. With `fresh`, the incident KPIs are recomputed;
+    /// otherwise only if that is cheap relative to the time since they last were.
+    pub fn snapshot(&mut self, wall: EventTime, fresh: bool) -> Snapshot {
         let now = self.clock.now(wall);
+        let due = self
+            .card_computed
+            .is_none_or(|at| at.elapsed() >= self.card_cost * 10);
+        if fresh || due {
+            let started = Instant::now();
+            self.incident_card = Arc::new(self.engine.incident_card(now));
+            self.card_cost = started.elapsed();
+            self.card_computed = Some(Instant::now());
+        }
         Snapshot {
-            scorecard: self.engine.scorecard(now),
+            scorecard: self.engine.scorecard(now, Arc::clone(&self.incident_card)),
             topics: self.health.clone(),
             lag: Vec::new(),
         }
@@ -241,7 +262,7 @@ mod tests {
         let wall = EventTime(5_000_000_000_000);
         p.step(TopicRole::Alerts, Some(&alert("a", 1_000_000)), wall, "0/0");
         p.step(TopicRole::Alerts, Some(&alert("b", 400_000)), wall, "0/1");
-        let snapshot = p.snapshot(wall);
+        let snapshot = p.snapshot(wall, true);
         assert_eq!(snapshot.scorecard.now, EventTime(1_000_000));
         // Both inside 24h of the latest event, only "a" inside 5m.
         assert_eq!(snapshot.scorecard.alerts[0].volume, vec![1, 2, 2]);
@@ -276,7 +297,7 @@ mod tests {
         assert_eq!(rejection.reason, RejectReason::InvalidJson);
         p.step(TopicRole::Alerts, None, wall, "0/3");
         p.step(TopicRole::Alerts, Some(b"\xff"), wall, "0/4");
-        let health = &p.snapshot(wall).topics[TopicRole::Alerts.index()];
+        let health = &p.snapshot(wall, true).topics[TopicRole::Alerts.index()];
         assert_eq!(health.topic, "soc.alerts");
         assert_eq!(health.consumed, 5);
         assert_eq!(health.duplicate, 1);

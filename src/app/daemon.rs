@@ -57,7 +57,8 @@ pub enum DaemonError {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     let status = Arc::new(Status::default());
     let mut pipeline = Pipeline::new(&config);
-    let (publish, snapshots) = watch::channel(Arc::new(pipeline.snapshot(super::wall_clock())));
+    let (publish, snapshots) =
+        watch::channel(Arc::new(pipeline.snapshot(super::wall_clock(), true)));
 
     let listener = TcpListener::bind(&config.http.listen)
         .await
@@ -76,9 +77,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let http_task = tasks.spawn(http::serve(listener, exporter, http_stop.clone()));
 
     let alerts_topic = config.topics.alerts.clone();
+    let cases_topic = config.topics.cases.clone();
     let consumer = Arc::new(consumer::subscribe(
         &config,
-        &[&alerts_topic],
+        &[&alerts_topic, &cases_topic],
         Arc::clone(&status),
     )?);
     let dead_letters = match config.topics.dead_letter() {
@@ -88,7 +90,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     tracing::info!(
         brokers = %config.kafka.brokers,
         group = %config.kafka.group_id,
-        topic = %alerts_topic,
+        alerts = %alerts_topic,
+        cases = %cases_topic,
         clock = %config.clock.mode,
         dead_letter = config.topics.dead_letter().unwrap_or("none"),
         "consuming"
@@ -159,7 +162,7 @@ async fn consume(
                 let wall = super::wall_clock();
                 pipeline.expire(wall);
                 lag = consumer::lag(consumer);
-                let mut snapshot = pipeline.snapshot(wall);
+                let mut snapshot = pipeline.snapshot(wall, true);
                 snapshot.lag = lag.clone();
                 publish.send_replace(Arc::new(snapshot));
                 last_publish = Instant::now();
@@ -211,7 +214,7 @@ async fn consume(
                     tracing::warn!(%error, "cannot store offsets (partition revoked?)");
                 }
                 if last_publish.elapsed() >= PUBLISH_EVERY {
-                    let mut snapshot = pipeline.snapshot(wall);
+                    let mut snapshot = pipeline.snapshot(wall, false);
                     snapshot.lag = lag.clone();
                     publish.send_replace(Arc::new(snapshot));
                     last_publish = Instant::now();

@@ -32,7 +32,8 @@ pub async fn run(
     let mut pipeline = Pipeline::new(&config);
     let mut simulator = Simulator::new(EventTime::now_wall().millis() as u64);
 
-    let (publish, snapshots) = watch::channel(Arc::new(pipeline.snapshot(super::wall_clock())));
+    let (publish, snapshots) =
+        watch::channel(Arc::new(pipeline.snapshot(super::wall_clock(), true)));
     let listener = TcpListener::bind(&config.http.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -69,7 +70,7 @@ pub async fn run(
         }
         tokio::task::yield_now().await;
     }
-    publish.send_replace(Arc::new(pipeline.snapshot(start)));
+    publish.send_replace(Arc::new(pipeline.snapshot(start, true)));
     status.set_ready(true);
     tracing::info!("demo: metrics at http://{addr}/metrics (Ctrl-C stops)");
 
@@ -89,7 +90,7 @@ pub async fn run(
                 }
                 last = wall;
                 pipeline.expire(wall);
-                publish.send_replace(Arc::new(pipeline.snapshot(wall)));
+                publish.send_replace(Arc::new(pipeline.snapshot(wall, true)));
             }
         }
     }
@@ -101,7 +102,7 @@ pub async fn run(
 
 /// One line on the console: alerts in the shortest window, by severity.
 fn log_summary(pipeline: &mut Pipeline) {
-    let snapshot = pipeline.snapshot(super::wall_clock());
+    let snapshot = pipeline.snapshot(super::wall_clock(), true);
     let card = &snapshot.scorecard;
     let Some(window) = card.alert_windows.first() else {
         return;

@@ -4,14 +4,19 @@
 
 pub mod alerts;
 pub mod dedupe;
+pub mod incident;
 pub mod labels;
+pub mod lifecycle;
+pub mod sla;
 
 use std::sync::Arc;
 
-use crate::event::{Alert, EventTime, Severity};
+use crate::event::{Alert, CaseEvent, EventTime, Severity};
 use alerts::AlertBook;
 use dedupe::SeenKeys;
 use labels::LabelValues;
+use lifecycle::{IncidentCard, Lifecycle, LifecycleSettings};
+use sla::SlaPolicy;
 
 /// A rolling window ending at now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +35,9 @@ pub struct EngineSettings {
     pub retention_millis: i64,
     pub max_label_values: usize,
     pub max_label_length: usize,
+    pub kpi_windows: Vec<Window>,
+    pub sla: SlaPolicy,
+    pub max_incidents: usize,
 }
 
 /// What applying one event did.
@@ -51,6 +59,7 @@ pub struct Engine {
     alerts: AlertBook,
     seen_alerts: SeenKeys,
     longest_alert_window: i64,
+    lifecycle: Lifecycle,
 }
 
 impl Engine {
@@ -71,6 +80,14 @@ impl Engine {
             // The dedupe horizon of an alert is the longest alert window (PRODUCT.md §4).
             seen_alerts: SeenKeys::new(longest_alert_window),
             longest_alert_window,
+            lifecycle: Lifecycle::new(LifecycleSettings {
+                kpi_windows: settings.kpi_windows.clone(),
+                sla: settings.sla.clone(),
+                retention_millis: settings.retention_millis,
+                max_incidents: settings.max_incidents,
+                max_label_values: settings.max_label_values,
+                max_label_length: settings.max_label_length,
+            }),
             settings,
         }
     }
@@ -81,7 +98,11 @@ impl Engine {
         if detected_at < now.millis().saturating_sub(self.settings.retention_millis) {
             return Applied::Late;
         }
-        if !self.seen_alerts.insert(&alert.alert_id, now.millis()) {
+        // A repeat is a duplicate within the longest alert window or the life of its incident.
+        let alert_hash = self.lifecycle.alert_hash(&alert.alert_id);
+        if self.lifecycle.has_alert(alert, alert_hash)
+            || !self.seen_alerts.insert(&alert.alert_id, now.millis())
+        {
             return Applied::Duplicate;
         }
         let source = self.sources.intern(&alert.source);
@@ -89,18 +110,49 @@ impl Engine {
         self.alerts
             .series_mut(source, alert.severity)
             .record(detected_at, oldest_kept);
+        self.lifecycle.apply_alert(alert, alert_hash, now.millis());
         Applied::Counted
     }
 
-    /// Lets go of what no window at `now` can need any more. Cheap; call it every tick.
+    /// Applies one case event at clock time `now`.
+    pub fn apply_case(&mut self, case: &CaseEvent<'_>, now: EventTime) -> Applied {
+        if case.at.millis() < now.millis().saturating_sub(self.settings.retention_millis) {
+            return Applied::Late;
+        }
+        if self.lifecycle.apply_case(case, now.millis()) {
+            Applied::Counted
+        } else {
+            Applied::Duplicate
+        }
+    }
+
+    /// Durations found negative since the last call: counted as `clock_skew` rejections.
+    pub fn take_skewed(&mut self) -> u64 {
+        self.lifecycle.take_skewed()
+    }
+
+    /// The incidents in memory (tests, reports).
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+
+    /// Clock-driven work at `now`: SLA breaches as deadlines pass, and letting go of what no
+    /// window can need any more. One pass over the incidents; call it every tick.
     pub fn expire(&mut self, now: EventTime) {
         self.alerts
             .expire(now.millis().saturating_sub(self.longest_alert_window));
         self.seen_alerts.rotate(now.millis());
+        self.lifecycle.advance(now.millis());
     }
 
-    /// The values of every KPI at `now`.
-    pub fn scorecard(&self, now: EventTime) -> Scorecard {
+    /// The incident KPIs at `now`, recomputed from the incidents in memory.
+    pub fn incident_card(&mut self, now: EventTime) -> IncidentCard {
+        self.lifecycle.card(now.millis())
+    }
+
+    /// The alert values at `now`; the incident KPIs are [`Engine::incident_card`], which the
+    /// caller paces (it costs a pass over the incidents).
+    pub fn scorecard(&self, now: EventTime, incidents: std::sync::Arc<IncidentCard>) -> Scorecard {
         let alerts = self
             .alerts
             .iter()
@@ -121,6 +173,7 @@ impl Engine {
             alert_windows: self.settings.alert_windows.clone(),
             alerts,
             label_overflow: vec![(self.sources.name(), self.sources.overflowed())],
+            incidents,
         }
     }
 }
@@ -144,6 +197,7 @@ pub struct Scorecard {
     pub alerts: Vec<AlertCounts>,
     /// `soc_label_overflow_total` per label name.
     pub label_overflow: Vec<(&'static str, u64)>,
+    pub incidents: Arc<IncidentCard>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,12 @@ fn settings() -> EngineSettings {
         retention_millis: 120 * DAY,
         max_label_values: 1000,
         max_label_length: 64,
+        kpi_windows: vec![Window {
+            label: "24h".into(),
+            millis: DAY,
+        }],
+        sla: sla::SlaPolicy::default(),
+        max_incidents: 1000,
     }
 }
 
@@ -71,7 +77,7 @@ fn volume_counts_each_alert_in_every_window_that_holds_its_detection() {
             Applied::Counted
         );
     }
-    let card = engine.scorecard(EventTime(now));
+    let card = engine.scorecard(EventTime(now), Default::default());
     let high = counts(&card, "splunk", Severity::High);
     assert_eq!(high.total, 7);
     assert_eq!(high.volume, vec![2, 4, 5]);
@@ -107,7 +113,7 @@ fn duplicates_count_once_and_late_records_are_dropped() {
         ),
         Applied::Late
     );
-    let card = engine.scorecard(EventTime(now));
+    let card = engine.scorecard(EventTime(now), Default::default());
     assert_eq!(card.alerts.len(), 1);
     assert_eq!(counts(&card, "edr", Severity::Low).total, 1);
 }
@@ -124,7 +130,7 @@ fn windows_slide_with_the_clock() {
     engine.expire(EventTime(later));
     assert_eq!(
         counts(
-            &engine.scorecard(EventTime(later)),
+            &engine.scorecard(EventTime(later), Default::default()),
             "edr",
             Severity::Critical
         )
@@ -133,7 +139,7 @@ fn windows_slide_with_the_clock() {
     );
     let next_day = start + DAY + 1;
     engine.expire(EventTime(next_day));
-    let card = engine.scorecard(EventTime(next_day));
+    let card = engine.scorecard(EventTime(next_day), Default::default());
     // The series stays exported (at 0) so a source going quiet is visible.
     assert_eq!(
         counts(&card, "edr", Severity::Critical).volume,
@@ -161,7 +167,7 @@ fn arrival_order_does_not_change_the_scorecard() {
             let (id, source, severity, t) = &stream[i];
             engine.apply_alert(&alert(id, source, *severity, *t), EventTime(now));
         }
-        let mut card = engine.scorecard(EventTime(now)).alerts;
+        let mut card = engine.scorecard(EventTime(now), Default::default()).alerts;
         card.sort_by(|x, y| (&x.source, x.severity).cmp(&(&y.source, y.severity)));
         card
     };
@@ -189,7 +195,7 @@ fn sources_past_the_cap_are_other() {
             EventTime(now),
         );
     }
-    let card = engine.scorecard(EventTime(now));
+    let card = engine.scorecard(EventTime(now), Default::default());
     assert_eq!(counts(&card, "a", Severity::Low).total, 2);
     assert_eq!(counts(&card, "other", Severity::Low).total, 2);
     assert_eq!(card.label_overflow, vec![("source", 2)]);

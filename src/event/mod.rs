@@ -3,9 +3,11 @@
 //! (timestamps, severities) lives beside the types so every adapter shares one definition.
 
 mod alert;
+mod case;
 mod severity;
 mod time;
 
 pub use alert::Alert;
+pub use case::{CaseEvent, Detection, Disposition, Status};
 pub use severity::Severity;
 pub use time::EventTime;

@@ -75,6 +75,13 @@ impl<'de> Deserialize<'de> for Severity {
     }
 }
 
+/// Only so latest-wins slots can start empty; an unset slot is never read.
+impl Default for Severity {
+    fn default() -> Self {
+        Severity::Informational
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

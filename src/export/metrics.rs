@@ -2,9 +2,16 @@
 //! [`Snapshot`] (the "custom collector" pattern: derived values are computed when asked, not
 //! kept in a registry in step with the engine).
 
-use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
 use prometheus::{Encoder, TextEncoder};
 
+use crate::engine::incident::{Span, Stage};
+use crate::engine::lifecycle::{
+    ALL_SLOT, BUCKETS, Cumulative, IncidentCard, QUANTILES, SLOTS, UNKNOWN_SLOT, slot_label,
+};
+use crate::event::{Disposition, Status};
 use crate::formats::RejectReason;
 use crate::pipeline::Snapshot;
 
@@ -29,18 +36,7 @@ impl Family {
     }
 
     fn add(&mut self, labels: &[(&str, &str)], value: f64) {
-        let mut metric = Metric::default();
-        metric.set_label(
-            labels
-                .iter()
-                .map(|(name, value)| {
-                    let mut pair = LabelPair::default();
-                    pair.set_name((*name).to_owned());
-                    pair.set_value((*value).to_owned());
-                    pair
-                })
-                .collect(),
-        );
+        let mut metric = labelled(labels);
         match self.0.get_field_type() {
             MetricType::COUNTER => {
                 let mut counter = Counter::default();
@@ -56,11 +52,53 @@ impl Family {
         self.0.mut_metric().push(metric);
     }
 
+    fn histogram(name: &str, help: &str) -> Self {
+        Self::new(name, help, MetricType::HISTOGRAM)
+    }
+
+    fn add_histogram(&mut self, labels: &[(&str, &str)], observed: &Cumulative) {
+        let mut metric = labelled(labels);
+        let mut histogram = Histogram::default();
+        let mut cumulative = 0;
+        let buckets = BUCKETS
+            .iter()
+            .zip(observed.buckets)
+            .map(|(le, count)| {
+                cumulative += count;
+                let mut bucket = Bucket::default();
+                bucket.set_upper_bound(*le as f64);
+                bucket.set_cumulative_count(cumulative);
+                bucket
+            })
+            .collect();
+        histogram.set_bucket(buckets);
+        histogram.set_sample_count(observed.count);
+        histogram.set_sample_sum(observed.sum_millis as f64 / 1000.0);
+        metric.set_histogram(histogram);
+        self.0.mut_metric().push(metric);
+    }
+
     fn finish(self, families: &mut Vec<MetricFamily>) {
         if !self.0.get_metric().is_empty() {
             families.push(self.0);
         }
     }
+}
+
+fn labelled(labels: &[(&str, &str)]) -> Metric {
+    let mut metric = Metric::default();
+    metric.set_label(
+        labels
+            .iter()
+            .map(|(name, value)| {
+                let mut pair = LabelPair::default();
+                pair.set_name((*name).to_owned());
+                pair.set_value((*value).to_owned());
+                pair
+            })
+            .collect(),
+    );
+    metric
 }
 
 /// Renders every family. `kafka_up` is `None` where there is no Kafka (the demo).
@@ -104,6 +142,8 @@ fn families(snapshot: &Snapshot, kafka_up: Option<bool>) -> Vec<MetricFamily> {
     }
     alerts.finish(&mut families);
     volume.finish(&mut families);
+
+    incident_families(&card.incidents, &mut families);
 
     let mut consumed = Family::counter(
         "soc_events_consumed_total",
@@ -190,4 +230,245 @@ fn families(snapshot: &Snapshot, kafka_up: Option<bool>) -> Vec<MetricFamily> {
     build.finish(&mut families);
 
     families
+}
+
+/// Names of a duration's families: (histogram, mean, quantile, what it measures).
+fn span_names(span: Span) -> (&'static str, &'static str, &'static str, &'static str) {
+    match span {
+        Span::Detect => (
+            "soc_time_to_detect_seconds",
+            "soc_mean_time_to_detect_seconds",
+            "soc_time_to_detect_quantile_seconds",
+            "time to detect (detected - occurred)",
+        ),
+        Span::Acknowledge => (
+            "soc_time_to_acknowledge_seconds",
+            "soc_mean_time_to_acknowledge_seconds",
+            "soc_time_to_acknowledge_quantile_seconds",
+            "time to acknowledge (acknowledged - detected)",
+        ),
+        Span::Contain => (
+            "soc_time_to_contain_seconds",
+            "soc_mean_time_to_contain_seconds",
+            "soc_time_to_contain_quantile_seconds",
+            "time to contain (contained - detected)",
+        ),
+        Span::Resolve => (
+            "soc_time_to_resolve_seconds",
+            "soc_mean_time_to_resolve_seconds",
+            "soc_time_to_resolve_quantile_seconds",
+            "time to resolve (resolved - detected)",
+        ),
+        Span::Dwell => (
+            "soc_dwell_time_seconds",
+            "soc_mean_dwell_time_seconds",
+            "soc_dwell_time_quantile_seconds",
+            "dwell time (contained - occurred)",
+        ),
+    }
+}
+
+/// Severity slots a series is exported for: the five levels always, `unknown` only when it
+/// holds something, and `all` where the family has it.
+fn slots(with_all: bool, nonzero: impl Fn(usize) -> bool) -> impl Iterator<Item = usize> {
+    (0..SLOTS)
+        .filter(move |&slot| slot != UNKNOWN_SLOT || nonzero(slot))
+        .chain(with_all.then_some(ALL_SLOT))
+}
+
+fn incident_families(card: &IncidentCard, families: &mut Vec<MetricFamily>) {
+    let counters = &card.counters;
+
+    let mut opened = Family::counter(
+        "soc_incidents_opened_total",
+        "Incidents first seen, by severity when first seen.",
+    );
+    let mut reopened = Family::counter(
+        "soc_incidents_reopened_total",
+        "Reopen events, by incident severity.",
+    );
+    let mut resolved = Family::counter(
+        "soc_incidents_resolved_total",
+        "First resolutions of incidents, by severity and disposition at resolution.",
+    );
+    let mut breaches = Family::counter(
+        "soc_sla_breaches_total",
+        "SLA breaches, counted once per incident and stage when they happen.",
+    );
+    for slot in slots(false, |s| {
+        counters.opened[s]
+            + counters.reopened[s]
+            + counters.resolved[s].iter().sum::<u64>()
+            + counters.breaches[s].iter().sum::<u64>()
+            > 0
+    }) {
+        let severity = slot_label(slot);
+        opened.add(&[("severity", severity)], counters.opened[slot] as f64);
+        reopened.add(&[("severity", severity)], counters.reopened[slot] as f64);
+        for (d, count) in counters.resolved[slot].iter().enumerate() {
+            let disposition = Disposition::ALL.get(d).map_or("unknown", |d| d.as_str());
+            if d < Disposition::ALL.len() || *count > 0 {
+                resolved.add(
+                    &[("severity", severity), ("disposition", disposition)],
+                    *count as f64,
+                );
+            }
+        }
+        for stage in Stage::ALL {
+            breaches.add(
+                &[("severity", severity), ("stage", stage.as_str())],
+                counters.breaches[slot][stage.index()] as f64,
+            );
+        }
+    }
+    opened.finish(families);
+    resolved.finish(families);
+    reopened.finish(families);
+    breaches.finish(families);
+
+    for span in Span::ALL {
+        let (histogram_name, _, _, what) = span_names(span);
+        let observed = &counters.durations[span.index()];
+        let mut histogram = Family::histogram(
+            histogram_name,
+            &format!(
+                "Each incident's {what}, observed once when first known; negative clamped to 0."
+            ),
+        );
+        for slot in slots(false, |s| observed[s].count > 0) {
+            histogram.add_histogram(&[("severity", slot_label(slot))], &observed[slot]);
+        }
+        histogram.finish(families);
+    }
+
+    let mut open = Family::gauge(
+        "soc_incidents_open",
+        "Open incidents now, by severity and latest status.",
+    );
+    for slot in slots(true, |s| card.open[s].iter().sum::<u64>() > 0) {
+        for status in Status::ALL.iter().filter(|s| !s.resolves()) {
+            let count = match slot {
+                ALL_SLOT => card
+                    .open
+                    .iter()
+                    .map(|by_status| by_status[status.index()])
+                    .sum(),
+                _ => card.open[slot][status.index()],
+            };
+            open.add(
+                &[("severity", slot_label(slot)), ("status", status.as_str())],
+                count as f64,
+            );
+        }
+    }
+    open.finish(families);
+
+    let mut breached = Family::gauge(
+        "soc_sla_breached_open_incidents",
+        "Incidents that have not reached the stage and whose deadline has passed.",
+    );
+    for slot in slots(true, |s| card.breached_open[s].iter().sum::<u64>() > 0) {
+        for stage in Stage::ALL {
+            let count = match slot {
+                ALL_SLOT => card
+                    .breached_open
+                    .iter()
+                    .map(|by_stage| by_stage[stage.index()])
+                    .sum(),
+                _ => card.breached_open[slot][stage.index()],
+            };
+            breached.add(
+                &[("severity", slot_label(slot)), ("stage", stage.as_str())],
+                count as f64,
+            );
+        }
+    }
+    breached.finish(families);
+
+    let mut incidents = Family::gauge(
+        "soc_incidents",
+        "Incidents whose detection time is in the window, by severity.",
+    );
+    let mut compliance = Family::gauge(
+        "soc_sla_compliance_ratio",
+        "Of incidents whose stage deadline fell in the window, the share not breached.",
+    );
+    for (window, kpis) in card.windows.iter().zip(&card.per_window) {
+        for slot in slots(true, |s| kpis.incidents[s] > 0) {
+            incidents.add(
+                &[("window", &window.label), ("severity", slot_label(slot))],
+                kpis.incidents[slot] as f64,
+            );
+        }
+        for stage in Stage::ALL {
+            for slot in 0..=SLOTS {
+                let stats = kpis.sla[stage.index()][slot];
+                if stats.due > 0 {
+                    compliance.add(
+                        &[
+                            ("window", &window.label),
+                            ("severity", slot_label(slot)),
+                            ("stage", stage.as_str()),
+                        ],
+                        stats.met as f64 / stats.due as f64,
+                    );
+                }
+            }
+        }
+    }
+    incidents.finish(families);
+
+    for span in Span::ALL {
+        let (_, mean_name, quantile_name, what) = span_names(span);
+        let mut mean = Family::gauge(
+            mean_name,
+            &format!("Mean {what} of incidents whose end of it is in the window."),
+        );
+        let mut quantile = Family::gauge(
+            quantile_name,
+            &format!(
+                "Quantiles of {what} of incidents whose end of it is in the window (HdrHistogram, 3 significant digits)."
+            ),
+        );
+        for (window, kpis) in card.windows.iter().zip(&card.per_window) {
+            for slot in 0..=SLOTS {
+                let stats = &kpis.spans[span.index()][slot];
+                if stats.count == 0 {
+                    continue;
+                }
+                let labels = [
+                    ("window", window.label.as_str()),
+                    ("severity", slot_label(slot)),
+                ];
+                mean.add(
+                    &labels,
+                    stats.sum_millis as f64 / stats.count as f64 / 1000.0,
+                );
+                for (q, millis) in QUANTILES.iter().zip(stats.quantiles) {
+                    let q = q.to_string();
+                    quantile.add(
+                        &[labels[0], labels[1], ("quantile", q.as_str())],
+                        millis as f64 / 1000.0,
+                    );
+                }
+            }
+        }
+        mean.finish(families);
+        quantile.finish(families);
+    }
+    compliance.finish(families);
+
+    let mut in_memory = Family::gauge(
+        "soc_incidents_in_memory",
+        "Incidents held in memory (open, or closed within retention).",
+    );
+    in_memory.add(&[], card.in_memory as f64);
+    in_memory.finish(families);
+    let mut evicted = Family::counter(
+        "soc_incidents_evicted_total",
+        "Incidents let go: past retention after closing, or to stay under limits.max_incidents.",
+    );
+    evicted.add(&[("reason", "retention")], counters.evicted[0] as f64);
+    evicted.add(&[("reason", "cap")], counters.evicted[1] as f64);
+    evicted.finish(families);
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::{RejectReason, Rejection};
-use crate::event::{Alert, EventTime, Severity};
+use crate::event::{Alert, CaseEvent, Detection, Disposition, EventTime, Severity, Status};
 
 /// The alert as it is on the wire: everything optional so a missing field is reported by name
 /// rather than as a serde message.
@@ -51,6 +51,71 @@ pub fn decode_alert(text: &str) -> Result<Alert<'_>, Rejection> {
         asset: wire.asset,
         tenant: wire.tenant,
         threat_intel: wire.threat_intel.unwrap_or(false),
+    })
+}
+
+/// The case event as it is on the wire.
+#[derive(Deserialize)]
+struct WireCase<'a> {
+    #[serde(borrow)]
+    incident_id: Option<Cow<'a, str>>,
+    at: Option<EventTime>,
+    status: Option<Status>,
+    #[serde(borrow)]
+    event_id: Option<Cow<'a, str>>,
+    severity: Option<Severity>,
+    tier: Option<i64>,
+    #[serde(borrow)]
+    assignee: Option<Cow<'a, str>>,
+    disposition: Option<Disposition>,
+    detection: Option<Detection>,
+    occurred_at: Option<EventTime>,
+    #[serde(borrow)]
+    root_cause: Option<Cow<'a, str>>,
+    cost: Option<f64>,
+    threat_intel: Option<bool>,
+    #[serde(borrow)]
+    tenant: Option<Cow<'a, str>>,
+}
+
+/// Decodes one native case event record.
+pub fn decode_case(text: &str) -> Result<CaseEvent<'_>, Rejection> {
+    ensure_object(text)?;
+    let wire: WireCase<'_> = serde_json::from_str(text).map_err(|e| Rejection::from_json(&e))?;
+    let incident_id = non_empty(wire.incident_id, "incident_id")?;
+    let tier = match wire.tier {
+        None => None,
+        Some(tier @ 1..=3) => Some(tier as u8),
+        Some(other) => {
+            return Err(Rejection::new(
+                RejectReason::BadValue,
+                format!("tier {other} is not 1, 2 or 3"),
+            ));
+        }
+    };
+    if let Some(cost) = wire.cost
+        && !(cost.is_finite() && cost >= 0.0)
+    {
+        return Err(Rejection::new(
+            RejectReason::BadValue,
+            format!("cost {cost} is not a non-negative amount"),
+        ));
+    }
+    Ok(CaseEvent {
+        incident_id,
+        at: wire.at.ok_or_else(|| Rejection::missing("at"))?,
+        status: wire.status.ok_or_else(|| Rejection::missing("status"))?,
+        event_id: wire.event_id.filter(|id| !id.is_empty()),
+        severity: wire.severity,
+        tier,
+        assignee: wire.assignee.filter(|a| !a.is_empty()),
+        disposition: wire.disposition,
+        detection: wire.detection,
+        occurred_at: wire.occurred_at,
+        root_cause: wire.root_cause.filter(|r| !r.is_empty()),
+        cost: wire.cost,
+        threat_intel: wire.threat_intel,
+        tenant: wire.tenant.filter(|t| !t.is_empty()),
     })
 }
 
@@ -180,6 +245,69 @@ mod tests {
             RejectReason::InvalidJson
         );
         assert_eq!(reason("42"), RejectReason::InvalidJson);
+    }
+
+    #[test]
+    fn decodes_a_case_event() {
+        let case = decode_case(
+            r#"{"incident_id":"INC-1","at":"2026-01-01T10:00:00Z","status":"Resolved","event_id":"e9",
+                "severity":"critical","tier":2,"assignee":"ana","disposition":"true_positive",
+                "detection":"hunt","occurred_at":1767258000000,"root_cause":"phishing","cost":125.5,
+                "threat_intel":true,"tenant":"acme"}"#,
+        )
+        .unwrap();
+        assert_eq!(case.incident_id, "INC-1");
+        assert_eq!(case.at, EventTime(1_767_261_600_000));
+        assert_eq!(case.status, Status::Resolved);
+        assert_eq!(case.event_id.as_deref(), Some("e9"));
+        assert_eq!(case.severity, Some(Severity::Critical));
+        assert_eq!(case.tier, Some(2));
+        assert_eq!(case.assignee.as_deref(), Some("ana"));
+        assert_eq!(case.disposition, Some(Disposition::TruePositive));
+        assert_eq!(case.detection, Some(Detection::Hunt));
+        assert_eq!(case.occurred_at, Some(EventTime(1_767_258_000_000)));
+        assert_eq!(case.root_cause.as_deref(), Some("phishing"));
+        assert_eq!(case.cost, Some(125.5));
+        assert_eq!(case.threat_intel, Some(true));
+        assert_eq!(case.tenant.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn case_events_need_incident_at_and_status_with_valid_values() {
+        let case = |text: &str| decode_case(text).map(|_| ()).map_err(|r| r.reason);
+        assert_eq!(case(r#"{"incident_id":"i","at":0,"status":"new"}"#), Ok(()));
+        assert_eq!(
+            case(r#"{"at":0,"status":"new"}"#),
+            Err(RejectReason::MissingField)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","status":"new"}"#),
+            Err(RejectReason::MissingField)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","at":0}"#),
+            Err(RejectReason::MissingField)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","at":0,"status":"done"}"#),
+            Err(RejectReason::BadValue)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","at":0,"status":"new","tier":4}"#),
+            Err(RejectReason::BadValue)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","at":0,"status":"new","cost":-1}"#),
+            Err(RejectReason::BadValue)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","at":0,"status":"new","disposition":"maybe"}"#),
+            Err(RejectReason::BadValue)
+        );
+        assert_eq!(
+            case(r#"{"incident_id":"i","at":0,"status":"new","detection":"psychic"}"#),
+            Err(RejectReason::BadValue)
+        );
     }
 
     #[test]

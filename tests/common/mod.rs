@@ -343,24 +343,33 @@ impl Metrics {
     pub fn parse(text: &str) -> Self {
         let scrape =
             prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
-        let samples = scrape
-            .samples
-            .into_iter()
-            .map(|sample| {
-                let value = match sample.value {
-                    prometheus_parse::Value::Counter(v)
-                    | prometheus_parse::Value::Gauge(v)
-                    | prometheus_parse::Value::Untyped(v) => v,
-                    other => panic!("unexpected sample {other:?}"),
-                };
-                let labels = sample
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                (sample.metric, labels, value)
-            })
-            .collect();
+        let mut samples = Vec::new();
+        for sample in scrape.samples {
+            let labels: BTreeMap<String, String> = sample
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            match sample.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => samples.push((sample.metric, labels, v)),
+                // Buckets come back grouped: spread them out as `_bucket{le}` series.
+                prometheus_parse::Value::Histogram(buckets) => {
+                    for bucket in buckets {
+                        let mut labels = labels.clone();
+                        let le = if bucket.less_than.is_infinite() {
+                            "+Inf".to_owned()
+                        } else {
+                            bucket.less_than.to_string()
+                        };
+                        labels.insert("le".to_owned(), le);
+                        samples.push((format!("{}_bucket", sample.metric), labels, bucket.count));
+                    }
+                }
+                other => panic!("unexpected sample {other:?}"),
+            }
+        }
         Self {
             text: text.to_owned(),
             samples,

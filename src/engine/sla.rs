@@ -1,0 +1,55 @@
+//! SLA targets per severity and stage, and the breach rule of PRODUCT.md §2: a stage's deadline
+//! is detected + target; it is breached if reached after the deadline, or not reached while now
+//! is past it.
+
+use super::incident::{Incident, NEVER, Stage};
+use crate::event::Severity;
+
+/// Targets in milliseconds, by stage then severity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaPolicy {
+    pub targets: [[i64; 5]; 2],
+}
+
+impl Default for SlaPolicy {
+    /// critical 15m/4h, high 1h/24h, medium 4h/72h, low 24h/7d, informational 72h/14d.
+    fn default() -> Self {
+        const M: i64 = 60_000;
+        const H: i64 = 60 * M;
+        const D: i64 = 24 * H;
+        Self {
+            // informational, low, medium, high, critical
+            targets: [
+                [72 * H, 24 * H, 4 * H, H, 15 * M],
+                [14 * D, 7 * D, 72 * H, 24 * H, 4 * H],
+            ],
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The stage's deadline; unknown without a detection time or a severity.
+    pub fn deadline(&self, incident: &Incident, stage: Stage) -> Option<i64> {
+        let severity = incident.severity()?;
+        (incident.detected != NEVER).then(|| {
+            incident
+                .detected
+                .saturating_add(self.target(stage, severity))
+        })
+    }
+
+    pub fn target(&self, stage: Stage, severity: Severity) -> i64 {
+        self.targets[stage.index()][severity.index()]
+    }
+
+    /// Whether the stage is breached at `now`.
+    pub fn breached(&self, incident: &Incident, stage: Stage, now: i64) -> bool {
+        let Some(deadline) = self.deadline(incident, stage) else {
+            return false;
+        };
+        match incident.reached(stage) {
+            NEVER => now > deadline,
+            reached => reached > deadline,
+        }
+    }
+}
