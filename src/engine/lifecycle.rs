@@ -449,3 +449,7 @@ fn count_breaches(incident: &mut Incident, now: i64, sla: &SlaPolicy, counters: 
         }
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
