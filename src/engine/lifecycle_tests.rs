@@ -2,7 +2,7 @@
 //! membership of PRODUCT.md §2–§3.
 
 use super::*;
-use crate::event::{CaseEvent, EventTime, Severity};
+use crate::event::{CaseEvent, Severity};
 use crate::formats::native::{decode_alert, decode_case};
 
 const MINUTE: i64 = 60_000;
@@ -14,8 +14,14 @@ const T0: i64 = 1_000 * DAY;
 fn lifecycle() -> Lifecycle {
     Lifecycle::new(LifecycleSettings {
         kpi_windows: vec![
-            Window { label: "24h".into(), millis: DAY },
-            Window { label: "7d".into(), millis: 7 * DAY },
+            Window {
+                label: "24h".into(),
+                millis: DAY,
+            },
+            Window {
+                label: "7d".into(),
+                millis: 7 * DAY,
+            },
         ],
         sla: SlaPolicy::default(),
         retention_millis: 120 * DAY,
@@ -50,8 +56,23 @@ fn seconds(millis: i64) -> i64 {
 fn incident_known_only_from_alerts_is_open_and_new() {
     let mut lc = lifecycle();
     let now = T0 + 2 * HOUR;
-    alert(&mut lc, &format!(r#"{{"alert_id":"a1","incident_id":"I1","detected_at":{},"occurred_at":{},"source":"edr","severity":"medium"}}"#, T0, T0 - 30 * MINUTE), now);
-    alert(&mut lc, &format!(r#"{{"alert_id":"a2","incident_id":"I1","detected_at":{},"source":"edr","severity":"high"}}"#, T0 + MINUTE), now);
+    alert(
+        &mut lc,
+        &format!(
+            r#"{{"alert_id":"a1","incident_id":"I1","detected_at":{},"occurred_at":{},"source":"edr","severity":"medium"}}"#,
+            T0,
+            T0 - 30 * MINUTE
+        ),
+        now,
+    );
+    alert(
+        &mut lc,
+        &format!(
+            r#"{{"alert_id":"a2","incident_id":"I1","detected_at":{},"source":"edr","severity":"high"}}"#,
+            T0 + MINUTE
+        ),
+        now,
+    );
     let incident = only(&lc);
     assert_eq!(incident.status(), Status::New);
     assert!(incident.is_open());
@@ -69,31 +90,62 @@ fn incident_known_only_from_alerts_is_open_and_new() {
     let ttd = card.per_window[0].spans[Span::Detect.index()][ALL_SLOT];
     assert_eq!((ttd.count, ttd.sum_millis), (1, i128::from(30 * MINUTE)));
     // High: acknowledge within 1h of T0; unacknowledged at T0+2h, so breached and open.
-    assert_eq!(card.breached_open[Severity::High.index()][Stage::Acknowledge.index()], 1);
-    assert_eq!(card.breached_open[Severity::High.index()][Stage::Resolve.index()], 0);
-    assert_eq!(card.counters.opened[Severity::Medium.index()], 1, "counted with its severity when first seen");
+    assert_eq!(
+        card.breached_open[Severity::High.index()][Stage::Acknowledge.index()],
+        1
+    );
+    assert_eq!(
+        card.breached_open[Severity::High.index()][Stage::Resolve.index()],
+        0
+    );
+    assert_eq!(
+        card.counters.opened[Severity::Medium.index()],
+        1,
+        "counted with its severity when first seen"
+    );
 }
 
 #[test]
 fn case_events_before_their_alerts() {
     let mut lc = lifecycle();
     let now = T0 + HOUR;
-    case(&mut lc, &format!(r#"{{"incident_id":"I2","at":{},"status":"acknowledged","severity":"high"}}"#, T0 + 10 * MINUTE), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I2","at":{},"status":"acknowledged","severity":"high"}}"#,
+            T0 + 10 * MINUTE
+        ),
+        now,
+    );
     // Detected falls back to the earliest case event until the alert arrives.
     assert_eq!(only(&lc).detected, T0 + 10 * MINUTE);
     assert_eq!(only(&lc).duration(Span::Acknowledge), Some(0));
-    alert(&mut lc, &format!(r#"{{"alert_id":"a","incident_id":"I2","detected_at":{T0},"occurred_at":{},"source":"siem","severity":"low"}}"#, T0 - HOUR), now);
+    alert(
+        &mut lc,
+        &format!(
+            r#"{{"alert_id":"a","incident_id":"I2","detected_at":{T0},"occurred_at":{},"source":"siem","severity":"low"}}"#,
+            T0 - HOUR
+        ),
+        now,
+    );
     let incident = only(&lc);
     assert_eq!(incident.detected, T0);
     assert_eq!(incident.duration(Span::Acknowledge), Some(10 * MINUTE));
     assert_eq!(incident.duration(Span::Detect), Some(HOUR));
-    assert_eq!(incident.severity(), Some(Severity::High), "a case event's severity beats the alerts'");
+    assert_eq!(
+        incident.severity(),
+        Some(Severity::High),
+        "a case event's severity beats the alerts'"
+    );
     let card = lc.card(now);
     let tta = card.per_window[0].spans[Span::Acknowledge.index()][Severity::High.index()];
     assert_eq!(tta.sum_millis, i128::from(10 * MINUTE));
     // The cumulative histogram observed the duration when first known (0), once.
     let observed = card.counters.durations[Span::Acknowledge.index()][Severity::High.index()];
-    assert_eq!((observed.count, observed.sum_millis, observed.buckets[0]), (1, 0, 1));
+    assert_eq!(
+        (observed.count, observed.sum_millis, observed.buckets[0]),
+        (1, 0, 1)
+    );
 }
 
 #[test]
@@ -108,7 +160,14 @@ fn resolved_then_reopened_then_closed() {
         (3 * HOUR, "closed"),
     ];
     for (i, (offset, status)) in events.iter().enumerate() {
-        case(&mut lc, &format!(r#"{{"incident_id":"I3","at":{},"status":"{status}","severity":"medium","disposition":"true_positive"}}"#, T0 + offset), now);
+        case(
+            &mut lc,
+            &format!(
+                r#"{{"incident_id":"I3","at":{},"status":"{status}","severity":"medium","disposition":"true_positive"}}"#,
+                T0 + offset
+            ),
+            now,
+        );
         let incident = only(&lc);
         match i {
             3 => assert!(incident.is_open() && incident.status() == Status::Reopened),
@@ -125,10 +184,21 @@ fn resolved_then_reopened_then_closed() {
     let card = lc.card(now);
     let medium = Severity::Medium.index();
     assert_eq!(card.counters.reopened[medium], 1);
-    assert_eq!(card.counters.resolved[medium][Disposition::TruePositive.index()], 1, "first resolution only");
+    assert_eq!(
+        card.counters.resolved[medium][Disposition::TruePositive.index()],
+        1,
+        "first resolution only"
+    );
     assert_eq!(card.open.iter().flatten().sum::<u64>(), 0);
     // A redelivered reopen event is a duplicate and counts nothing.
-    assert!(!case(&mut lc, &format!(r#"{{"incident_id":"I3","at":{},"status":"reopened","severity":"medium","disposition":"true_positive"}}"#, T0 + 2 * HOUR), now));
+    assert!(!case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I3","at":{},"status":"reopened","severity":"medium","disposition":"true_positive"}}"#,
+            T0 + 2 * HOUR
+        ),
+        now
+    ));
     assert_eq!(lc.card(now).counters.reopened[medium], 1);
 }
 
@@ -136,25 +206,59 @@ fn resolved_then_reopened_then_closed() {
 fn a_severity_change_after_detection_moves_the_deadline() {
     let mut lc = lifecycle();
     let now = T0 + 2 * HOUR;
-    case(&mut lc, &format!(r#"{{"incident_id":"I4","at":{T0},"status":"new","severity":"low"}}"#), now);
-    case(&mut lc, &format!(r#"{{"incident_id":"I4","at":{},"status":"in_progress"}}"#, T0 + 30 * MINUTE), now);
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"I4","at":{T0},"status":"new","severity":"low"}}"#),
+        now,
+    );
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I4","at":{},"status":"in_progress"}}"#,
+            T0 + 30 * MINUTE
+        ),
+        now,
+    );
     // Low: acknowledge within 24h, met at T0+30m. Deadline T0+24h is after now: not due yet.
     let card = lc.card(now);
-    assert_eq!(card.per_window[0].sla[Stage::Acknowledge.index()][ALL_SLOT], SlaStats::default());
+    assert_eq!(
+        card.per_window[0].sla[Stage::Acknowledge.index()][ALL_SLOT],
+        SlaStats::default()
+    );
     assert_eq!(card.counters.breaches.iter().flatten().sum::<u64>(), 0);
     // Raised to critical: acknowledge deadline T0+15m, reached at T0+30m: breached.
-    case(&mut lc, &format!(r#"{{"incident_id":"I4","at":{},"status":"in_progress","severity":"critical","event_id":"raise"}}"#, T0 + 40 * MINUTE), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I4","at":{},"status":"in_progress","severity":"critical","event_id":"raise"}}"#,
+            T0 + 40 * MINUTE
+        ),
+        now,
+    );
     // An older event carrying a severity does not override the latest one.
-    case(&mut lc, &format!(r#"{{"incident_id":"I4","at":{},"status":"new","severity":"informational","event_id":"stale"}}"#, T0 + MINUTE), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I4","at":{},"status":"new","severity":"informational","event_id":"stale"}}"#,
+            T0 + MINUTE
+        ),
+        now,
+    );
     assert_eq!(only(&lc).severity(), Some(Severity::Critical));
     let card = lc.card(now);
     let critical = Severity::Critical.index();
     let ack = card.per_window[0].sla[Stage::Acknowledge.index()][critical];
     assert_eq!((ack.due, ack.met), (1, 0));
-    assert_eq!(card.counters.breaches[critical][Stage::Acknowledge.index()], 1);
+    assert_eq!(
+        card.counters.breaches[critical][Stage::Acknowledge.index()],
+        1
+    );
     // Resolve deadline T0+4h is still ahead: not breached, not due in the window.
     assert_eq!(card.breached_open[critical][Stage::Resolve.index()], 0);
-    assert_eq!(card.per_window[0].sla[Stage::Resolve.index()][critical].due, 0);
+    assert_eq!(
+        card.per_window[0].sla[Stage::Resolve.index()][critical].due,
+        0
+    );
     lc.advance(T0 + 4 * HOUR + 1);
     let card = lc.card(T0 + 4 * HOUR + 1);
     assert_eq!(card.breached_open[critical][Stage::Resolve.index()], 1);
@@ -166,8 +270,19 @@ fn a_severity_change_after_detection_moves_the_deadline() {
 #[test]
 fn deadline_met_exactly_is_not_a_breach() {
     let mut lc = lifecycle();
-    case(&mut lc, &format!(r#"{{"incident_id":"I5","at":{T0},"status":"new","severity":"high"}}"#), T0);
-    case(&mut lc, &format!(r#"{{"incident_id":"I5","at":{},"status":"acknowledged"}}"#, T0 + HOUR), T0 + HOUR);
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"I5","at":{T0},"status":"new","severity":"high"}}"#),
+        T0,
+    );
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I5","at":{},"status":"acknowledged"}}"#,
+            T0 + HOUR
+        ),
+        T0 + HOUR,
+    );
     let card = lc.card(T0 + HOUR);
     let ack = card.per_window[0].sla[Stage::Acknowledge.index()][Severity::High.index()];
     assert_eq!((ack.due, ack.met), (1, 1));
@@ -178,16 +293,47 @@ fn deadline_met_exactly_is_not_a_breach() {
 fn contained_is_missing_unless_true_positive() {
     let mut lc = lifecycle();
     let now = T0 + DAY / 2;
-    case(&mut lc, &format!(r#"{{"incident_id":"FP","at":{T0},"status":"resolved","occurred_at":{},"disposition":"false_positive"}}"#, T0 - HOUR), now);
-    case(&mut lc, &format!(r#"{{"incident_id":"TP","at":{T0},"status":"new","occurred_at":{}}}"#, T0 - 3 * HOUR), now);
-    case(&mut lc, &format!(r#"{{"incident_id":"TP","at":{},"status":"resolved","disposition":"true_positive"}}"#, T0 + 2 * HOUR), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"FP","at":{T0},"status":"resolved","occurred_at":{},"disposition":"false_positive"}}"#,
+            T0 - HOUR
+        ),
+        now,
+    );
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"TP","at":{T0},"status":"new","occurred_at":{}}}"#,
+            T0 - 3 * HOUR
+        ),
+        now,
+    );
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"TP","at":{},"status":"resolved","disposition":"true_positive"}}"#,
+            T0 + 2 * HOUR
+        ),
+        now,
+    );
     let card = lc.card(now);
     let contain = card.per_window[0].spans[Span::Contain.index()][ALL_SLOT];
     let dwell = card.per_window[0].spans[Span::Dwell.index()][ALL_SLOT];
-    assert_eq!((contain.count, contain.sum_millis), (1, i128::from(2 * HOUR)));
+    assert_eq!(
+        (contain.count, contain.sum_millis),
+        (1, i128::from(2 * HOUR))
+    );
     assert_eq!((dwell.count, dwell.sum_millis), (1, i128::from(5 * HOUR)));
     // A later contained event takes over from the fallback.
-    case(&mut lc, &format!(r#"{{"incident_id":"TP","at":{},"status":"contained"}}"#, T0 + HOUR), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"TP","at":{},"status":"contained"}}"#,
+            T0 + HOUR
+        ),
+        now,
+    );
     let contain = lc.card(now).per_window[0].spans[Span::Contain.index()][ALL_SLOT];
     assert_eq!(contain.sum_millis, i128::from(HOUR));
 }
@@ -196,15 +342,28 @@ fn contained_is_missing_unless_true_positive() {
 fn negative_durations_clamp_to_zero_and_count_as_clock_skew_once() {
     let mut lc = lifecycle();
     let now = T0 + HOUR;
-    let skewed = format!(r#"{{"alert_id":"s","incident_id":"I6","detected_at":{T0},"occurred_at":{},"source":"edr","severity":"low"}}"#, T0 + 5 * MINUTE);
+    let skewed = format!(
+        r#"{{"alert_id":"s","incident_id":"I6","detected_at":{T0},"occurred_at":{},"source":"edr","severity":"low"}}"#,
+        T0 + 5 * MINUTE
+    );
     alert(&mut lc, &skewed, now);
     assert_eq!(only(&lc).duration(Span::Detect), Some(-5 * MINUTE));
     assert_eq!(lc.take_skewed(), 1);
     alert(&mut lc, &skewed, now);
-    case(&mut lc, &format!(r#"{{"incident_id":"I6","at":{},"status":"new"}}"#, T0 + MINUTE), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I6","at":{},"status":"new"}}"#,
+            T0 + MINUTE
+        ),
+        now,
+    );
     assert_eq!(lc.take_skewed(), 0);
     let ttd = lc.card(now).per_window[0].spans[Span::Detect.index()][Severity::Low.index()];
-    assert_eq!((ttd.count, ttd.sum_millis, ttd.quantiles), (1, 0, [0, 0, 0]));
+    assert_eq!(
+        (ttd.count, ttd.sum_millis, ttd.quantiles),
+        (1, 0, [0, 0, 0])
+    );
 }
 
 #[test]
@@ -212,19 +371,50 @@ fn window_membership_follows_the_end_of_each_duration() {
     let mut lc = lifecycle();
     let now = T0 + 10 * DAY;
     // Detected 3 days ago (7d only), resolved 2 hours ago (24h and 7d).
-    case(&mut lc, &format!(r#"{{"incident_id":"old","at":{},"status":"new","severity":"low"}}"#, now - 3 * DAY), now);
-    case(&mut lc, &format!(r#"{{"incident_id":"old","at":{},"status":"resolved"}}"#, now - 2 * HOUR), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"old","at":{},"status":"new","severity":"low"}}"#,
+            now - 3 * DAY
+        ),
+        now,
+    );
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"old","at":{},"status":"resolved"}}"#,
+            now - 2 * HOUR
+        ),
+        now,
+    );
     // Detected exactly 24h ago: out of the 24h window, in the 7d one.
-    case(&mut lc, &format!(r#"{{"incident_id":"edge","at":{},"status":"new","severity":"low"}}"#, now - DAY), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"edge","at":{},"status":"new","severity":"low"}}"#,
+            now - DAY
+        ),
+        now,
+    );
     // Detected 8 days less an hour ago: in neither window.
-    case(&mut lc, &format!(r#"{{"incident_id":"older","at":{},"status":"new","severity":"low"}}"#, now - 8 * DAY + HOUR), now);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"older","at":{},"status":"new","severity":"low"}}"#,
+            now - 8 * DAY + HOUR
+        ),
+        now,
+    );
     let card = lc.card(now);
     let (day, week) = (&card.per_window[0], &card.per_window[1]);
     assert_eq!(day.incidents[ALL_SLOT], 0);
     assert_eq!(week.incidents[ALL_SLOT], 2);
     let resolve = Span::Resolve.index();
     assert_eq!(day.spans[resolve][ALL_SLOT].count, 1);
-    assert_eq!(day.spans[resolve][ALL_SLOT].sum_millis, i128::from(3 * DAY - 2 * HOUR));
+    assert_eq!(
+        day.spans[resolve][ALL_SLOT].sum_millis,
+        i128::from(3 * DAY - 2 * HOUR)
+    );
     assert_eq!(week.spans[resolve][ALL_SLOT].count, 1);
     // Low resolve deadline: detected + 7d. "old": now + 4d (ahead); "edge": now + 6d;
     // "older": now − 23h, unresolved: breached, and due inside both windows.
@@ -240,14 +430,29 @@ fn quantiles_follow_hdrhistogram_within_a_thousandth() {
     // Times to acknowledge of 1..=10 minutes.
     for i in 1..=10 {
         let id = format!("Q{i}");
-        case(&mut lc, &format!(r#"{{"incident_id":"{id}","at":{T0},"status":"new","severity":"medium"}}"#), now);
-        case(&mut lc, &format!(r#"{{"incident_id":"{id}","at":{},"status":"acknowledged"}}"#, T0 + i * MINUTE), now);
+        case(
+            &mut lc,
+            &format!(r#"{{"incident_id":"{id}","at":{T0},"status":"new","severity":"medium"}}"#),
+            now,
+        );
+        case(
+            &mut lc,
+            &format!(
+                r#"{{"incident_id":"{id}","at":{},"status":"acknowledged"}}"#,
+                T0 + i * MINUTE
+            ),
+            now,
+        );
     }
     let tta = lc.card(now).per_window[0].spans[Span::Acknowledge.index()][ALL_SLOT];
     assert_eq!(tta.count, 10);
     assert_eq!(seconds((tta.sum_millis / 10) as i64), 330);
     // ⌈0.5·10⌉ = 5th value (5 min), ⌈0.9·10⌉ = 9th (9 min), ⌈0.99·10⌉ = 10th (10 min).
-    for (quantile, expected) in tta.quantiles.iter().zip([5 * MINUTE, 9 * MINUTE, 10 * MINUTE]) {
+    for (quantile, expected) in tta
+        .quantiles
+        .iter()
+        .zip([5 * MINUTE, 9 * MINUTE, 10 * MINUTE])
+    {
         let error = (*quantile as f64 - expected as f64).abs() / expected as f64;
         assert!(error <= 0.001, "{quantile} vs {expected}");
     }
@@ -258,23 +463,42 @@ fn ties_at_the_same_millisecond_go_to_the_greater_event_id() {
     for order in [[0, 1], [1, 0]] {
         let mut lc = lifecycle();
         let events = [
-            format!(r#"{{"incident_id":"T","at":{T0},"status":"in_progress","event_id":"e2","assignee":"bob","severity":"low"}}"#),
-            format!(r#"{{"incident_id":"T","at":{T0},"status":"in_progress","event_id":"e1","assignee":"ann","severity":"high"}}"#),
+            format!(
+                r#"{{"incident_id":"T","at":{T0},"status":"in_progress","event_id":"e2","assignee":"bob","severity":"low"}}"#
+            ),
+            format!(
+                r#"{{"incident_id":"T","at":{T0},"status":"in_progress","event_id":"e1","assignee":"ann","severity":"high"}}"#
+            ),
         ];
         for i in order {
             assert!(case(&mut lc, &events[i], T0));
         }
         assert_eq!(only(&lc).severity(), Some(Severity::Low));
-        assert_eq!(&**lc.analysts.value(only(&lc).assignee.get().unwrap()), "bob");
+        assert_eq!(
+            &**lc.analysts.value(only(&lc).assignee.get().unwrap()),
+            "bob"
+        );
     }
 }
 
 #[test]
 fn tenants_keep_incidents_apart() {
     let mut lc = lifecycle();
-    case(&mut lc, &format!(r#"{{"incident_id":"I","at":{T0},"status":"new","tenant":"acme"}}"#), T0);
-    case(&mut lc, &format!(r#"{{"incident_id":"I","at":{T0},"status":"new","tenant":"globex"}}"#), T0);
-    case(&mut lc, &format!(r#"{{"incident_id":"I","at":{T0},"status":"new"}}"#), T0);
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"I","at":{T0},"status":"new","tenant":"acme"}}"#),
+        T0,
+    );
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"I","at":{T0},"status":"new","tenant":"globex"}}"#),
+        T0,
+    );
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"I","at":{T0},"status":"new"}}"#),
+        T0,
+    );
     assert_eq!(lc.len(), 3);
     assert!(lc.incidents().all(|(id, _)| id == "I"));
 }
@@ -282,8 +506,16 @@ fn tenants_keep_incidents_apart() {
 #[test]
 fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_first() {
     let mut lc = lifecycle();
-    case(&mut lc, &format!(r#"{{"incident_id":"closed","at":{T0},"status":"closed"}}"#), T0);
-    case(&mut lc, &format!(r#"{{"incident_id":"open","at":{T0},"status":"new"}}"#), T0);
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"closed","at":{T0},"status":"closed"}}"#),
+        T0,
+    );
+    case(
+        &mut lc,
+        &format!(r#"{{"incident_id":"open","at":{T0},"status":"new"}}"#),
+        T0,
+    );
     lc.advance(T0 + 120 * DAY);
     assert_eq!(lc.len(), 2, "exactly at the horizon it stays");
     lc.advance(T0 + 120 * DAY + 1);
@@ -291,13 +523,29 @@ fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_fi
     assert_eq!(lc.incidents().next().unwrap().0, "open");
     assert_eq!(lc.card(T0).counters.evicted, [1, 0]);
 
-    let mut capped = Lifecycle::new(LifecycleSettings { max_incidents: 2, ..lifecycle().settings });
-    for (id, status, at) in [("a", "closed", T0), ("b", "new", T0 - DAY), ("c", "closed", T0 + 1), ("d", "new", T0 + 2)] {
-        case(&mut capped, &format!(r#"{{"incident_id":"{id}","at":{at},"status":"{status}"}}"#), T0);
+    let mut capped = Lifecycle::new(LifecycleSettings {
+        max_incidents: 2,
+        ..lifecycle().settings
+    });
+    for (id, status, at) in [
+        ("a", "closed", T0),
+        ("b", "new", T0 - DAY),
+        ("c", "closed", T0 + 1),
+        ("d", "new", T0 + 2),
+    ] {
+        case(
+            &mut capped,
+            &format!(r#"{{"incident_id":"{id}","at":{at},"status":"{status}"}}"#),
+            T0,
+        );
     }
     capped.advance(T0 + 3);
     let mut kept: Vec<_> = capped.incidents().map(|(id, _)| id.to_owned()).collect();
     kept.sort();
-    assert_eq!(kept, ["b", "d"], "closed ones go before even an older open one");
+    assert_eq!(
+        kept,
+        ["b", "d"],
+        "closed ones go before even an older open one"
+    );
     assert_eq!(capped.card(T0).counters.evicted, [0, 2]);
 }
