@@ -184,9 +184,18 @@ impl Pipeline {
                     let now = self.clock.now(wall);
                     self.engine.apply_alert(&alert, now)
                 }),
+            TopicRole::Cases => formats::guard::check(payload, self.limits)
+                .and_then(formats::native::decode_case)
+                .map(|case| {
+                    self.clock.observe_event(case.at);
+                    health.last_event = health.last_event.max(Some(case.at));
+                    let now = self.clock.now(wall);
+                    self.engine.apply_case(&case, now)
+                }),
             // Consumed only once their issues land; counted so nothing is silently dropped.
-            TopicRole::Cases | TopicRole::Inventory | TopicRole::Telemetry => Ok(Applied::Counted),
+            TopicRole::Inventory | TopicRole::Telemetry => Ok(Applied::Counted),
         };
+        health.rejected[RejectReason::ClockSkew.index()] += self.engine.take_skewed();
         match outcome {
             Ok(applied) => {
                 match applied {
