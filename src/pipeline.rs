@@ -279,6 +279,45 @@ mod tests {
     }
 
     #[test]
+    fn case_records_reach_the_incidents_and_move_the_event_clock() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(0);
+        let case = |at: i64, status: &str| {
+            format!(r#"{{"incident_id":"I","at":{at},"status":"{status}","severity":"high"}}"#)
+                .into_bytes()
+        };
+        p.step(TopicRole::Cases, Some(&case(1_000, "new")), wall, "0/0");
+        p.step(
+            TopicRole::Cases,
+            Some(&case(61_000, "acknowledged")),
+            wall,
+            "0/1",
+        );
+        assert_eq!(
+            p.step(
+                TopicRole::Cases,
+                Some(&case(61_000, "acknowledged")),
+                wall,
+                "0/2"
+            ),
+            Outcome::Applied(Applied::Duplicate)
+        );
+        let snapshot = p.snapshot(wall, true);
+        assert_eq!(snapshot.scorecard.now, EventTime(61_000));
+        let card = &snapshot.scorecard.incidents;
+        assert_eq!(card.in_memory, 1);
+        let high = crate::event::Severity::High.index();
+        assert_eq!(
+            card.open[high][crate::event::Status::Acknowledged.index()],
+            1
+        );
+        let tta =
+            card.per_window[0].spans[crate::engine::incident::Span::Acknowledge.index()][high];
+        assert_eq!((tta.count, tta.sum_millis), (1, 60_000));
+        assert_eq!(snapshot.topics[TopicRole::Cases.index()].duplicate, 1);
+    }
+
+    #[test]
     fn wall_clock_never_goes_backwards() {
         let mut clock = Clock::new(ClockMode::Wall);
         assert_eq!(clock.now(EventTime(10)), EventTime(10));
