@@ -133,6 +133,8 @@ pub struct Pipeline {
     health: Vec<TopicHealth>,
     limits: formats::guard::Limits,
     rejections: RejectionLog,
+    /// `limits.max_incidents`, for the log line when the cap bites.
+    max_incidents: usize,
     /// The latest incident KPIs, and what recomputing them cost: they are recomputed on
     /// every tick, and between ticks only when the last recomputation cost at most a tenth of
     /// the time since, so the incident pass never takes more than ~10 % of the owner task.
@@ -158,6 +160,7 @@ impl Pipeline {
                 max_depth: config.limits.max_depth,
             },
             rejections: RejectionLog::default(),
+            max_incidents: config.limits.max_incidents,
             incident_card: Arc::default(),
             card_computed: None,
             card_cost: Duration::ZERO,
@@ -217,7 +220,20 @@ impl Pipeline {
     /// Lets the engine forget what no window needs at the current time.
     pub fn expire(&mut self, wall: EventTime) {
         let now = self.clock.now(wall);
-        self.engine.expire(now);
+        let [retention, cap] = self.engine.expire(now);
+        if retention > 0 {
+            tracing::info!(
+                incidents = retention,
+                "closed incidents past retention let go"
+            );
+        }
+        if cap > 0 {
+            tracing::warn!(
+                incidents = cap,
+                max_incidents = self.max_incidents,
+                "limits.max_incidents reached: oldest closed incidents let go first"
+            );
+        }
     }
 
     /// Every KPI and health value now. With `fresh`, the incident KPIs are recomputed;

@@ -243,7 +243,9 @@ impl Lifecycle {
     }
 
     /// Clock-driven changes at `now`: SLA breaches as deadlines pass, retention, the cap.
-    pub fn advance(&mut self, now: i64) {
+    /// Returns how many incidents were let go, `[retention, cap]`.
+    pub fn advance(&mut self, now: i64) -> [u64; 2] {
+        let evicted_before = self.counters.evicted;
         let sla = &self.settings.sla;
         let horizon = now.saturating_sub(self.settings.retention_millis);
         let before = self.incidents.len();
@@ -254,6 +256,10 @@ impl Lifecycle {
         });
         self.counters.evicted[0] += (before - self.incidents.len()) as u64;
         self.enforce_cap();
+        [
+            self.counters.evicted[0] - evicted_before[0],
+            self.counters.evicted[1] - evicted_before[1],
+        ]
     }
 
     /// Past `limits.max_incidents`, the oldest closed incidents go first, then the oldest open.
@@ -275,11 +281,6 @@ impl Lifecycle {
             self.incidents.remove(&key);
         }
         self.counters.evicted[1] += excess as u64;
-        tracing::warn!(
-            evicted = excess,
-            max_incidents = self.settings.max_incidents,
-            "incident cap reached: oldest closed incidents evicted first"
-        );
     }
 
     /// Negative durations found since the last call (for `reason="clock_skew"`).

@@ -137,12 +137,13 @@ impl Engine {
     }
 
     /// Clock-driven work at `now`: SLA breaches as deadlines pass, and letting go of what no
-    /// window can need any more. One pass over the incidents; call it every tick.
-    pub fn expire(&mut self, now: EventTime) {
+    /// window can need any more. One pass over the incidents; call it every tick. Returns the
+    /// incidents let go, `[past retention, over the cap]`.
+    pub fn expire(&mut self, now: EventTime) -> [u64; 2] {
         self.alerts
             .expire(now.millis().saturating_sub(self.longest_alert_window));
         self.seen_alerts.rotate(now.millis());
-        self.lifecycle.advance(now.millis());
+        self.lifecycle.advance(now.millis())
     }
 
     /// The incident KPIs at `now`, recomputed from the incidents in memory.
