@@ -13,35 +13,53 @@ use crate::event::Severity;
 pub struct AlertSeries {
     /// Distinct alerts consumed, all time.
     pub total: u64,
-    /// `detected_at` (epoch ms) of the alerts inside the longest window, ascending.
-    detected: VecDeque<i64>,
+    /// (`detected_at` epoch ms, id hash) of the alerts inside the longest window, ascending.
+    detected: VecDeque<(i64, u64)>,
+    /// An alert of this series was seen (here or before a restore): the series is exported,
+    /// at 0 when its windows are empty, so a source going quiet shows.
+    pub seen: bool,
 }
 
 impl AlertSeries {
-    pub fn record(&mut self, detected_at: i64, oldest_kept: i64) {
+    /// Counts an alert; true when it is inside the longest window (and so kept).
+    pub fn record(&mut self, detected_at: i64, id: u64, oldest_kept: i64) -> bool {
         self.total += 1;
+        self.seen = true;
+        self.keep(detected_at, id, oldest_kept)
+    }
+
+    /// Keeps an alert for the windows without counting it in the total (a restore).
+    pub fn keep(&mut self, detected_at: i64, id: u64, oldest_kept: i64) -> bool {
         if detected_at <= oldest_kept {
-            return;
+            return false;
         }
         match self.detected.back() {
-            Some(&last) if last > detected_at => {
-                let at = self.detected.partition_point(|&t| t <= detected_at);
-                self.detected.insert(at, detected_at);
+            Some(&(last, _)) if last > detected_at => {
+                let at = self.detected.partition_point(|&(t, _)| t <= detected_at);
+                self.detected.insert(at, (detected_at, id));
             }
-            _ => self.detected.push_back(detected_at),
+            _ => self.detected.push_back((detected_at, id)),
         }
+        true
     }
 
     /// Alerts detected after `start` (exclusive).
     pub fn count_after(&self, start: i64) -> u64 {
-        let before = self.detected.partition_point(|&t| t <= start);
+        let before = self.detected.partition_point(|&(t, _)| t <= start);
         (self.detected.len() - before) as u64
     }
 
-    /// Forgets alerts at or before `oldest_kept`.
-    pub fn expire(&mut self, oldest_kept: i64) {
-        let stale = self.detected.partition_point(|&t| t <= oldest_kept);
-        self.detected.drain(..stale);
+    /// Forgets alerts at or before `oldest_kept`, handing their ids to `gone`.
+    pub fn expire(&mut self, oldest_kept: i64, gone: &mut impl FnMut(u64)) {
+        let stale = self.detected.partition_point(|&(t, _)| t <= oldest_kept);
+        for (_, id) in self.detected.drain(..stale) {
+            gone(id);
+        }
+    }
+
+    /// Alerts kept for the windows.
+    pub fn kept(&self) -> usize {
+        self.detected.len()
     }
 }
 
@@ -72,10 +90,22 @@ impl AlertBook {
             })
     }
 
-    pub fn expire(&mut self, oldest_kept: i64) {
+    pub fn expire(&mut self, oldest_kept: i64, gone: &mut impl FnMut(u64)) {
         for series in &mut self.series {
-            series.expire(oldest_kept);
+            series.expire(oldest_kept, gone);
         }
+    }
+
+    /// Every series seen, counted here or restored, with its source id and severity.
+    pub fn iter_all(&self) -> impl Iterator<Item = (u32, Severity, &AlertSeries)> {
+        self.series
+            .iter()
+            .enumerate()
+            .filter(|(_, series)| series.seen)
+            .map(|(index, series)| {
+                let source = (index / Severity::ALL.len()) as u32;
+                (source, Severity::ALL[index % Severity::ALL.len()], series)
+            })
     }
 
     fn index(source: u32, severity: Severity) -> usize {
@@ -90,8 +120,8 @@ mod tests {
     #[test]
     fn out_of_order_alerts_are_counted_in_their_windows() {
         let mut series = AlertSeries::default();
-        for t in [100, 300, 200, 50, 300, 400] {
-            series.record(t, 0);
+        for (i, t) in [100, 300, 200, 50, 300, 400].into_iter().enumerate() {
+            series.record(t, i as u64, 0);
         }
         assert_eq!(series.total, 6);
         assert_eq!(series.count_after(0), 6);
@@ -103,11 +133,13 @@ mod tests {
     #[test]
     fn alerts_older_than_the_longest_window_count_only_in_the_total() {
         let mut series = AlertSeries::default();
-        series.record(10, 10);
-        series.record(11, 10);
+        assert!(!series.record(10, 1, 10));
+        assert!(series.record(11, 2, 10));
         assert_eq!(series.total, 2);
         assert_eq!(series.count_after(i64::MIN), 1);
-        series.expire(11);
+        let mut gone = Vec::new();
+        series.expire(11, &mut |id| gone.push(id));
+        assert_eq!(gone, [2]);
         assert_eq!(series.count_after(i64::MIN), 0);
         assert_eq!(series.total, 2);
     }
@@ -115,8 +147,8 @@ mod tests {
     #[test]
     fn series_are_indexed_by_source_and_severity() {
         let mut book = AlertBook::default();
-        book.series_mut(2, Severity::High).record(5, 0);
-        book.series_mut(0, Severity::Low).record(5, 0);
+        book.series_mut(2, Severity::High).record(5, 1, 0);
+        book.series_mut(0, Severity::Low).record(5, 2, 0);
         let seen: Vec<_> = book
             .iter()
             .map(|(source, severity, s)| (source, severity, s.total))

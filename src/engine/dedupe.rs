@@ -1,6 +1,7 @@
 //! Remembers which keys were seen within a horizon of clock time, in two generations: a key
 //! seen at `t` is remembered at least until `t + horizon` and at most until `t + 2 × horizon`,
-//! with O(1) work per key and no per-key timestamps or sweeps.
+//! with O(1) work per key and no per-key timestamps or sweeps. Keys are 64-bit hashes of the
+//! ids (xxh3, stable across processes, so the set can be rebuilt from the changelog).
 
 use std::collections::HashSet;
 
@@ -8,8 +9,8 @@ use std::collections::HashSet;
 #[derive(Debug)]
 pub struct SeenKeys {
     horizon_ms: i64,
-    current: HashSet<Box<str>>,
-    previous: HashSet<Box<str>>,
+    current: HashSet<u64>,
+    previous: HashSet<u64>,
     /// Clock time the current generation started.
     current_since: Option<i64>,
 }
@@ -25,12 +26,12 @@ impl SeenKeys {
     }
 
     /// Records `key` as seen at `now`; false when it was already seen within the horizon.
-    pub fn insert(&mut self, key: &str, now: i64) -> bool {
+    pub fn insert(&mut self, key: u64, now: i64) -> bool {
         self.rotate(now);
-        if self.current.contains(key) || self.previous.contains(key) {
+        if self.current.contains(&key) || self.previous.contains(&key) {
             return false;
         }
-        self.current.insert(Box::from(key));
+        self.current.insert(key);
         true
     }
 
@@ -62,25 +63,29 @@ impl SeenKeys {
 mod tests {
     use super::*;
 
+    fn key(id: &str) -> u64 {
+        super::super::id_hash(id)
+    }
+
     #[test]
     fn a_repeat_within_the_horizon_is_seen() {
         let mut seen = SeenKeys::new(1_000);
-        assert!(seen.insert("a", 0));
-        assert!(!seen.insert("a", 999));
-        assert!(seen.insert("b", 1_500));
+        assert!(seen.insert(key("a"), 0));
+        assert!(!seen.insert(key("a"), 999));
+        assert!(seen.insert(key("b"), 1_500));
         // "a" was seen at 0: still remembered at 1 999 (< 0 + 2 × horizon).
-        assert!(!seen.insert("a", 1_999));
-        assert!(!seen.insert("b", 2_499));
+        assert!(!seen.insert(key("a"), 1_999));
+        assert!(!seen.insert(key("b"), 2_499));
     }
 
     #[test]
     fn keys_are_forgotten_after_two_horizons() {
         let mut seen = SeenKeys::new(1_000);
-        assert!(seen.insert("a", 0));
-        assert!(seen.insert("b", 1_000));
-        assert!(seen.insert("a", 2_000));
+        assert!(seen.insert(key("a"), 0));
+        assert!(seen.insert(key("b"), 1_000));
+        assert!(seen.insert(key("a"), 2_000));
         assert_eq!(seen.len(), 2);
-        assert!(seen.insert("c", 10_000));
+        assert!(seen.insert(key("c"), 10_000));
         assert_eq!(seen.len(), 1);
     }
 }

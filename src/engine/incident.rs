@@ -96,10 +96,10 @@ impl EventKey {
 /// A latest-wins field: its value and the version of the event that set it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Latest<T> {
-    at: i64,
+    pub(crate) at: i64,
     /// Index of the setting event in [`Incident::events`]; `u32::MAX`: never set.
-    event: u32,
-    value: T,
+    pub(crate) event: u32,
+    pub(crate) value: T,
 }
 
 impl<T: Copy + Default> Default for Latest<T> {
@@ -157,6 +157,8 @@ pub struct Incident {
     pub root_cause: Latest<u32>,
     pub cost: Latest<f64>,
     pub flags: u16,
+    /// The input partition (and changelog partition) the incident belongs to.
+    pub partition: i32,
     /// Keys of the events applied, in arrival order (indexes are stable).
     pub events: Vec<EventKey>,
 }
@@ -179,6 +181,7 @@ impl Default for Incident {
             root_cause: Latest::default(),
             cost: Latest::default(),
             flags: 0,
+            partition: 0,
             events: Vec::new(),
         }
     }

@@ -5,7 +5,6 @@
 //! incidents per recomputation, which the pipeline paces.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 
 use hdrhistogram::Histogram;
 
@@ -14,6 +13,7 @@ pub use super::incident::Incident;
 use super::incident::{NEVER, Span, Stage, flag};
 use super::labels::LabelValues;
 use super::sla::SlaPolicy;
+use super::state::{self, StateError, StateRecord};
 use crate::event::{Alert, CaseEvent, Disposition, Severity, Status};
 
 /// Severity slots: the five levels, then `unknown` (no case event or alert gave one).
@@ -140,7 +140,10 @@ pub struct Lifecycle {
     skewed: u64,
     /// Scratch histograms, `[window][span][slot]`, reused by every recomputation.
     scratch: Vec<Histogram<u64>>,
-    hasher: std::hash::RandomState,
+    /// Whether changed incidents are recorded for the changelog.
+    durable: bool,
+    /// Incidents changed since the last [`Lifecycle::take_changes`]: (partition, key).
+    changed: Vec<(i32, Box<str>)>,
 }
 
 impl Lifecycle {
@@ -159,7 +162,8 @@ impl Lifecycle {
             counters: Counters::default(),
             skewed: 0,
             scratch,
-            hasher: std::hash::RandomState::new(),
+            durable: false,
+            changed: Vec::new(),
             settings,
         }
     }
@@ -177,10 +181,78 @@ impl Lifecycle {
         key.rsplit_once('\u{1f}').map_or(key, |(_, id)| id)
     }
 
-    pub fn alert_hash(&self, alert_id: &str) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        hasher.write(alert_id.as_bytes());
-        hasher.finish()
+    /// Records changed incidents for the changelog from now on.
+    pub fn record_changes(&mut self) {
+        self.durable = true;
+    }
+
+    fn changed(&mut self, partition: i32, key: &str) {
+        if self.durable {
+            self.changed.push((partition, Box::from(key)));
+        }
+    }
+
+    /// Changelog records of the incidents changed (or let go) since the last call.
+    pub fn take_changes(&mut self) -> Vec<StateRecord> {
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+            .into_iter()
+            .map(|(partition, key)| {
+                let value = self
+                    .incidents
+                    .get(&key)
+                    .filter(|i| i.partition == partition)
+                    .map(|incident| {
+                        state::encode_incident(
+                            incident,
+                            |id| self.analysts.value(id).to_string(),
+                            |id| self.root_causes.value(id).to_string(),
+                        )
+                    });
+                StateRecord {
+                    partition,
+                    key: state::incident_key(&key),
+                    value,
+                }
+            })
+            .collect()
+    }
+
+    /// Puts back (or, for a tombstone, removes) one incident of a partition being restored.
+    pub fn restore(
+        &mut self,
+        partition: i32,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), StateError> {
+        let Some(bytes) = value else {
+            self.incidents.remove(key);
+            return Ok(());
+        };
+        let (analysts, root_causes) = (&mut self.analysts, &mut self.root_causes);
+        let mut incident = state::decode_incident(
+            key,
+            bytes,
+            |name| analysts.intern(name),
+            |name| root_causes.intern(name),
+        )?;
+        incident.partition = partition;
+        self.incidents.insert(Box::from(key), incident);
+        Ok(())
+    }
+
+    /// Forgets the incidents of a partition no longer assigned here.
+    pub fn drop_partition(&mut self, partition: i32) {
+        self.incidents
+            .retain(|_, incident| incident.partition != partition);
+        self.changed.retain(|(p, _)| *p != partition);
+    }
+
+    /// The analyst name of an interned id.
+    pub fn analyst(&self, id: u32) -> &str {
+        self.analysts.value(id)
     }
 
     /// Whether the alert was already applied to its incident (the incident-life dedupe).
@@ -195,13 +267,14 @@ impl Lifecycle {
     }
 
     /// Joins an alert naming an incident to it.
-    pub fn apply_alert(&mut self, alert: &Alert<'_>, alert_hash: u64, now: i64) {
+    pub fn apply_alert(&mut self, partition: i32, alert: &Alert<'_>, alert_hash: u64, now: i64) {
         let Some(incident_id) = alert.incident_id.as_deref() else {
             return;
         };
         let key = Self::key(alert.tenant.as_deref(), incident_id);
         let created = !self.incidents.contains_key(&key);
-        let incident = self.incidents.entry(key).or_default();
+        let incident = self.incidents.entry(key.clone()).or_default();
+        incident.partition = partition;
         if incident.apply_alert(alert, alert_hash) {
             let (counters, skewed) = (&mut self.counters, &mut self.skewed);
             after_change(
@@ -213,11 +286,12 @@ impl Lifecycle {
                 counters,
                 skewed,
             );
+            self.changed(partition, &key);
         }
     }
 
     /// Applies a case event; false for a duplicate.
-    pub fn apply_case(&mut self, case: &CaseEvent<'_>, now: i64) -> bool {
+    pub fn apply_case(&mut self, partition: i32, case: &CaseEvent<'_>, now: i64) -> bool {
         let key = Self::key(case.tenant.as_deref(), &case.incident_id);
         let assignee = case.assignee.as_deref().map(|a| self.analysts.intern(a));
         let root_cause = case
@@ -225,7 +299,8 @@ impl Lifecycle {
             .as_deref()
             .map(|r| self.root_causes.intern(r));
         let created = !self.incidents.contains_key(&key);
-        let incident = self.incidents.entry(key).or_default();
+        let incident = self.incidents.entry(key.clone()).or_default();
+        incident.partition = partition;
         if !incident.apply_case(case, &case.incident_id, assignee, root_cause) {
             return false;
         }
@@ -239,6 +314,7 @@ impl Lifecycle {
             &mut self.counters,
             &mut self.skewed,
         );
+        self.changed(partition, &key);
         true
     }
 
@@ -250,9 +326,16 @@ impl Lifecycle {
         let horizon = now.saturating_sub(self.settings.retention_millis);
         let before = self.incidents.len();
         let counters = &mut self.counters;
-        self.incidents.retain(|_, incident| {
+        let (durable, changed) = (self.durable, &mut self.changed);
+        self.incidents.retain(|key, incident| {
+            let flags = incident.flags;
             count_breaches(incident, now, sla, counters);
-            incident.is_open() || incident.last_change() >= horizon
+            let keep = incident.is_open() || incident.last_change() >= horizon;
+            // A new breach flag or a departure is state the changelog must have.
+            if durable && (!keep || flags != incident.flags) {
+                changed.push((incident.partition, key.clone()));
+            }
+            keep
         });
         self.counters.evicted[0] += (before - self.incidents.len()) as u64;
         self.enforce_cap();
@@ -278,7 +361,9 @@ impl Lifecycle {
             .collect();
         candidates.sort_unstable();
         for (_, _, key) in candidates.into_iter().take(excess) {
-            self.incidents.remove(&key);
+            if let Some(incident) = self.incidents.remove(&key) {
+                self.changed(incident.partition, &key);
+            }
         }
         self.counters.evicted[1] += excess as u64;
     }

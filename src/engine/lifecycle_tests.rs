@@ -34,13 +34,13 @@ fn lifecycle() -> Lifecycle {
 /// Applies a case event written as native JSON; `at` and `occurred_at` are offsets from T0.
 fn case(lifecycle: &mut Lifecycle, json: &str, now: i64) -> bool {
     let event: CaseEvent<'_> = decode_case(json).expect("valid case event");
-    lifecycle.apply_case(&event, now)
+    lifecycle.apply_case(0, &event, now)
 }
 
 fn alert(lifecycle: &mut Lifecycle, json: &str, now: i64) {
     let alert = decode_alert(json).expect("valid alert");
-    let hash = lifecycle.alert_hash(&alert.alert_id);
-    lifecycle.apply_alert(&alert, hash, now);
+    let hash = crate::engine::id_hash(&alert.alert_id);
+    lifecycle.apply_alert(0, &alert, hash, now);
 }
 
 fn only(lifecycle: &Lifecycle) -> &Incident {

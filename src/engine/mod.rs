@@ -8,7 +8,9 @@ pub mod incident;
 pub mod labels;
 pub mod lifecycle;
 pub mod sla;
+pub mod state;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::event::{Alert, CaseEvent, EventTime, Severity};
@@ -17,6 +19,7 @@ use dedupe::SeenKeys;
 use labels::LabelValues;
 use lifecycle::{IncidentCard, Lifecycle, LifecycleSettings};
 use sla::SlaPolicy;
+use state::{StateKey, StateRecord};
 
 /// A rolling window ending at now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,15 +54,45 @@ pub enum Applied {
     Late,
 }
 
-/// The in-memory state of everything consumed.
+/// The stable 64-bit hash of an id (alert ids): the same in every process, so dedupe sets and
+/// changelog keys survive restarts.
+pub fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// The alert state of one input partition.
+#[derive(Debug)]
+struct AlertPartition {
+    book: AlertBook,
+    seen: SeenKeys,
+}
+
+/// What changed since the changelog was last written.
+#[derive(Debug, Default)]
+struct Pending {
+    /// Alerts kept for the windows: (partition, id hash, source id, severity, detected_at).
+    alerts: Vec<(i32, u64, u32, Severity, i64)>,
+    /// Alerts that left the longest window: (partition, id hash).
+    alerts_gone: Vec<(i32, u64)>,
+    /// Partitions whose event clock moved.
+    clocks: BTreeMap<i32, i64>,
+    /// Alert series first seen in a partition: (partition, source id, severity).
+    series: Vec<(i32, u32, Severity)>,
+}
+
+/// The in-memory state of everything consumed, by input partition.
 #[derive(Debug)]
 pub struct Engine {
     settings: EngineSettings,
     sources: LabelValues,
-    alerts: AlertBook,
-    seen_alerts: SeenKeys,
+    alerts: BTreeMap<i32, AlertPartition>,
+    /// Largest event time seen per partition: the event clock's share of the changelog.
+    clocks: BTreeMap<i32, i64>,
     longest_alert_window: i64,
     lifecycle: Lifecycle,
+    /// Whether changes are recorded for the changelog (off for the demo and replays).
+    durable: bool,
+    pending: Pending,
 }
 
 impl Engine {
@@ -76,9 +109,8 @@ impl Engine {
                 settings.max_label_values,
                 settings.max_label_length,
             ),
-            alerts: AlertBook::default(),
-            // The dedupe horizon of an alert is the longest alert window (PRODUCT.md §4).
-            seen_alerts: SeenKeys::new(longest_alert_window),
+            alerts: BTreeMap::new(),
+            clocks: BTreeMap::new(),
             longest_alert_window,
             lifecycle: Lifecycle::new(LifecycleSettings {
                 kpi_windows: settings.kpi_windows.clone(),
@@ -88,38 +120,102 @@ impl Engine {
                 max_label_values: settings.max_label_values,
                 max_label_length: settings.max_label_length,
             }),
+            durable: false,
+            pending: Pending::default(),
             settings,
         }
     }
 
-    /// Applies one alert at clock time `now`.
+    /// Records every change for the changelog ([`Engine::take_changes`]).
+    pub fn record_changes(&mut self) {
+        self.durable = true;
+        self.lifecycle.record_changes();
+    }
+
+    fn alert_partition(&mut self, partition: i32) -> &mut AlertPartition {
+        let horizon = self.longest_alert_window;
+        self.alerts
+            .entry(partition)
+            .or_insert_with(|| AlertPartition {
+                book: AlertBook::default(),
+                // The dedupe horizon of an alert is the longest alert window (PRODUCT.md §4).
+                seen: SeenKeys::new(horizon),
+            })
+    }
+
+    fn observe(&mut self, partition: i32, at: i64) {
+        let clock = self.clocks.entry(partition).or_insert(i64::MIN);
+        if at > *clock {
+            *clock = at;
+            if self.durable {
+                self.pending.clocks.insert(partition, at);
+            }
+        }
+    }
+
+    /// Applies one alert of input partition 0 at clock time `now` (single-partition use: the
+    /// demo, replays, tests).
     pub fn apply_alert(&mut self, alert: &Alert<'_>, now: EventTime) -> Applied {
+        self.apply_alert_in(0, alert, now)
+    }
+
+    /// Applies one alert of an input partition at clock time `now`.
+    pub fn apply_alert_in(&mut self, partition: i32, alert: &Alert<'_>, now: EventTime) -> Applied {
         let detected_at = alert.detected_at.millis();
         if detected_at < now.millis().saturating_sub(self.settings.retention_millis) {
             return Applied::Late;
         }
         // A repeat is a duplicate within the longest alert window or the life of its incident.
-        let alert_hash = self.lifecycle.alert_hash(&alert.alert_id);
+        let alert_hash = id_hash(&alert.alert_id);
         if self.lifecycle.has_alert(alert, alert_hash)
-            || !self.seen_alerts.insert(&alert.alert_id, now.millis())
+            || !self
+                .alert_partition(partition)
+                .seen
+                .insert(alert_hash, now.millis())
         {
             return Applied::Duplicate;
         }
+        self.observe(partition, detected_at);
         let source = self.sources.intern(&alert.source);
         let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
-        self.alerts
-            .series_mut(source, alert.severity)
-            .record(detected_at, oldest_kept);
-        self.lifecycle.apply_alert(alert, alert_hash, now.millis());
+        let series = self
+            .alert_partition(partition)
+            .book
+            .series_mut(source, alert.severity);
+        let first = !series.seen;
+        let kept = series.record(detected_at, alert_hash, oldest_kept);
+        if first && self.durable {
+            self.pending
+                .series
+                .push((partition, source, alert.severity));
+        }
+        if kept && self.durable {
+            self.pending
+                .alerts
+                .push((partition, alert_hash, source, alert.severity, detected_at));
+        }
+        self.lifecycle
+            .apply_alert(partition, alert, alert_hash, now.millis());
         Applied::Counted
     }
 
-    /// Applies one case event at clock time `now`.
+    /// Applies one case event of input partition 0 at clock time `now`.
     pub fn apply_case(&mut self, case: &CaseEvent<'_>, now: EventTime) -> Applied {
+        self.apply_case_in(0, case, now)
+    }
+
+    /// Applies one case event of an input partition at clock time `now`.
+    pub fn apply_case_in(
+        &mut self,
+        partition: i32,
+        case: &CaseEvent<'_>,
+        now: EventTime,
+    ) -> Applied {
         if case.at.millis() < now.millis().saturating_sub(self.settings.retention_millis) {
             return Applied::Late;
         }
-        if self.lifecycle.apply_case(case, now.millis()) {
+        if self.lifecycle.apply_case(partition, case, now.millis()) {
+            self.observe(partition, case.at.millis());
             Applied::Counted
         } else {
             Applied::Duplicate
@@ -140,10 +236,132 @@ impl Engine {
     /// window can need any more. One pass over the incidents; call it every tick. Returns the
     /// incidents let go, `[past retention, over the cap]`.
     pub fn expire(&mut self, now: EventTime) -> [u64; 2] {
-        self.alerts
-            .expire(now.millis().saturating_sub(self.longest_alert_window));
-        self.seen_alerts.rotate(now.millis());
+        let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
+        let (durable, pending) = (self.durable, &mut self.pending);
+        for (partition, alerts) in &mut self.alerts {
+            alerts.book.expire(oldest_kept, &mut |id| {
+                if durable {
+                    pending.alerts_gone.push((*partition, id));
+                }
+            });
+            alerts.seen.rotate(now.millis());
+        }
         self.lifecycle.advance(now.millis())
+    }
+
+    /// The changelog records of everything changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<StateRecord> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut records = self.lifecycle.take_changes();
+        for (partition, hash, source, severity, detected_at) in pending.alerts {
+            records.push(StateRecord {
+                partition,
+                key: state::alert_key(hash),
+                value: Some(state::encode_alert(
+                    self.sources.value(source),
+                    severity,
+                    detected_at,
+                )),
+            });
+        }
+        for (partition, hash) in pending.alerts_gone {
+            records.push(StateRecord {
+                partition,
+                key: state::alert_key(hash),
+                value: None,
+            });
+        }
+        for (partition, source, severity) in pending.series {
+            records.push(StateRecord {
+                partition,
+                key: state::series_key(severity, self.sources.value(source)),
+                value: Some(Vec::new()),
+            });
+        }
+        for (partition, at) in pending.clocks {
+            records.push(StateRecord {
+                partition,
+                key: state::CLOCK_KEY.to_owned(),
+                value: Some(at.to_be_bytes().to_vec()),
+            });
+        }
+        records
+    }
+
+    /// Rebuilds one partition's state from its changelog records, in changelog order; returns
+    /// the partition's event clock, if it had one. Records that cannot be read are skipped and
+    /// returned as errors (the rest of the partition is still restored).
+    pub fn restore<'a>(
+        &mut self,
+        partition: i32,
+        records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+        now: EventTime,
+    ) -> (Option<i64>, Vec<state::StateError>) {
+        let mut alerts: HashMap<u64, Option<state::RestoredAlert>> = HashMap::new();
+        let mut clock = None;
+        let mut errors = Vec::new();
+        for (key, value) in records {
+            match state::parse_key(key) {
+                Some(StateKey::Incident(incident)) => {
+                    if let Err(error) = self.lifecycle.restore(partition, incident, value) {
+                        errors.push(error);
+                    }
+                }
+                Some(StateKey::Alert(hash)) => {
+                    match value.map(|v| state::decode_alert(key, v)).transpose() {
+                        Ok(alert) => {
+                            alerts.insert(hash, alert);
+                        }
+                        Err(error) => errors.push(error),
+                    }
+                }
+                Some(StateKey::Series(severity, source)) => {
+                    if value.is_some() {
+                        let source = self.sources.intern(source);
+                        self.alert_partition(partition)
+                            .book
+                            .series_mut(source, severity)
+                            .seen = true;
+                    }
+                }
+                Some(StateKey::Clock) => {
+                    if let Some(bytes) = value.and_then(|v| <[u8; 8]>::try_from(v).ok()) {
+                        clock = Some(i64::from_be_bytes(bytes));
+                    }
+                }
+                None => errors.push(state::StateError::Corrupt {
+                    key: key.to_owned(),
+                    reason: "unknown key".into(),
+                }),
+            }
+        }
+        let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
+        for (hash, alert) in alerts {
+            let Some(alert) = alert else { continue };
+            let source = self.sources.intern(&alert.source);
+            let target = self.alert_partition(partition);
+            target.book.series_mut(source, alert.severity).keep(
+                alert.detected_at,
+                hash,
+                oldest_kept,
+            );
+            target.seen.insert(hash, now.millis());
+        }
+        if let Some(at) = clock {
+            self.clocks.insert(partition, at);
+        }
+        (clock, errors)
+    }
+
+    /// Forgets everything of a partition no longer assigned to this instance.
+    pub fn drop_partition(&mut self, partition: i32) {
+        self.alerts.remove(&partition);
+        self.clocks.remove(&partition);
+        self.lifecycle.drop_partition(partition);
+        self.pending.alerts.retain(|a| a.0 != partition);
+        self.pending.alerts_gone.retain(|a| a.0 != partition);
+        self.pending.series.retain(|a| a.0 != partition);
+        self.pending.clocks.remove(&partition);
     }
 
     /// The incident KPIs at `now`, recomputed from the incidents in memory.
@@ -153,26 +371,32 @@ impl Engine {
 
     /// The alert values at `now`; the incident KPIs are [`Engine::incident_card`], which the
     /// caller paces (it costs a pass over the incidents).
-    pub fn scorecard(&self, now: EventTime, incidents: std::sync::Arc<IncidentCard>) -> Scorecard {
-        let alerts = self
-            .alerts
-            .iter()
-            .map(|(source, severity, series)| AlertCounts {
-                source: Arc::clone(self.sources.value(source)),
-                severity,
-                total: series.total,
-                volume: self
-                    .settings
-                    .alert_windows
-                    .iter()
-                    .map(|w| series.count_after(now.millis().saturating_sub(w.millis)))
-                    .collect(),
-            })
-            .collect();
+    pub fn scorecard(&self, now: EventTime, incidents: Arc<IncidentCard>) -> Scorecard {
+        let mut merged: BTreeMap<(u32, Severity), AlertCounts> = BTreeMap::new();
+        for partition in self.alerts.values() {
+            for (source, severity, series) in partition.book.iter_all() {
+                let counts = merged
+                    .entry((source, severity))
+                    .or_insert_with(|| AlertCounts {
+                        source: Arc::clone(self.sources.value(source)),
+                        severity,
+                        total: 0,
+                        volume: vec![0; self.settings.alert_windows.len()],
+                    });
+                counts.total += series.total;
+                for (volume, window) in counts.volume.iter_mut().zip(&self.settings.alert_windows) {
+                    *volume += series.count_after(now.millis().saturating_sub(window.millis));
+                }
+            }
+        }
         Scorecard {
             now,
             alert_windows: self.settings.alert_windows.clone(),
-            alerts,
+            alerts: {
+                let mut alerts: Vec<_> = merged.into_values().collect();
+                alerts.sort_by(|a, b| (&a.source, a.severity).cmp(&(&b.source, b.severity)));
+                alerts
+            },
             label_overflow: vec![(self.sources.name(), self.sources.overflowed())],
             incidents,
         }

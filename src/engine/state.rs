@@ -1,0 +1,349 @@
+//! The engine's state as changelog records (PRODUCT.md §5): what a restore needs, keyed so
+//! that compaction keeps exactly that. Per input partition:
+//!
+//! | key | value | tombstoned when |
+//! |---|---|---|
+//! | `i` 0x1f incident key | the incident ([`StoredIncident`], postcard) | it leaves memory |
+//! | `a` 0x1f alert id hash (hex) | source, severity, detected_at of an alert in the volume windows | it leaves the longest alert window |
+//! | `s` 0x1f severity 0x1f source | (empty) an alert series exists, so it is exported at 0 | never |
+//! | `c` | the partition's largest event time (the event clock) | never |
+//!
+//! Names (analysts, root causes, sources) are stored as text: interned ids are per process.
+
+use serde::{Deserialize, Serialize};
+
+use super::incident::{EventKey, Incident, Latest};
+use crate::event::{Detection, Disposition, Severity, Status};
+
+/// Separates a record kind from its key.
+pub const SEPARATOR: char = '\u{1f}';
+/// The event-clock record of a partition.
+pub const CLOCK_KEY: &str = "c";
+
+/// Why a changelog record could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("changelog record {key:?}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// One record for the changelog: a key of a partition and its new value, or a tombstone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateRecord {
+    pub partition: i32,
+    pub key: String,
+    pub value: Option<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredLatest<T> {
+    at: i64,
+    event: u32,
+    value: T,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredKey<'a> {
+    Implicit { status: u8, at: i64 },
+    Explicit(&'a str),
+    Alert(u64),
+}
+
+/// An incident as the changelog keeps it: enums as their index, names as text.
+#[derive(Serialize, Deserialize)]
+struct StoredIncident<'a> {
+    occurred: i64,
+    detected: i64,
+    acknowledged: i64,
+    contained_event: i64,
+    resolved: i64,
+    status: StoredLatest<u8>,
+    severity: StoredLatest<u8>,
+    /// `u8::MAX`: none.
+    alert_severity: u8,
+    disposition: StoredLatest<u8>,
+    #[serde(borrow)]
+    assignee: StoredLatest<&'a str>,
+    detection: StoredLatest<u8>,
+    #[serde(borrow)]
+    root_cause: StoredLatest<&'a str>,
+    cost: StoredLatest<f64>,
+    flags: u16,
+    #[serde(borrow)]
+    events: Vec<StoredKey<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredAlert<'a> {
+    source: &'a str,
+    severity: u8,
+    detected_at: i64,
+}
+
+/// An alert kept for the volume windows, as restored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredAlert {
+    pub source: String,
+    pub severity: Severity,
+    pub detected_at: i64,
+}
+
+const NONE: u8 = u8::MAX;
+
+fn stored<T: Copy, U>(latest: &Latest<T>, map: impl Fn(T) -> U) -> StoredLatest<U> {
+    StoredLatest {
+        at: latest.at,
+        event: latest.event,
+        value: map(latest.value),
+    }
+}
+
+fn option_index<T>(value: Option<T>, index: impl Fn(T) -> usize) -> u8 {
+    value.map_or(NONE, |v| index(v) as u8)
+}
+
+/// Encodes an incident; `name` resolves interned analyst and root-cause ids.
+pub fn encode_incident(
+    incident: &Incident,
+    analyst: impl Fn(u32) -> String,
+    root_cause: impl Fn(u32) -> String,
+) -> Vec<u8> {
+    let analyst_name = incident.assignee.get().map(&analyst).unwrap_or_default();
+    let root_cause_name = incident
+        .root_cause
+        .get()
+        .map(&root_cause)
+        .unwrap_or_default();
+    let record = StoredIncident {
+        occurred: incident.occurred,
+        detected: incident.detected,
+        acknowledged: incident.acknowledged,
+        contained_event: incident.contained_event,
+        resolved: incident.resolved,
+        status: stored(&incident.status, |s| s.index() as u8),
+        severity: stored(&incident.severity, |s| s.index() as u8),
+        alert_severity: option_index(incident.alert_severity, Severity::index),
+        disposition: stored(&incident.disposition, |d| {
+            option_index(d, Disposition::index)
+        }),
+        assignee: stored(&incident.assignee, |_| analyst_name.as_str()),
+        detection: stored(&incident.detection, |d| option_index(d, Detection::index)),
+        root_cause: stored(&incident.root_cause, |_| root_cause_name.as_str()),
+        cost: stored(&incident.cost, |c| c),
+        flags: incident.flags,
+        events: incident
+            .events
+            .iter()
+            .map(|key| match key {
+                EventKey::Implicit { status, at } => StoredKey::Implicit {
+                    status: status.index() as u8,
+                    at: *at,
+                },
+                EventKey::Explicit(id) => StoredKey::Explicit(id),
+                EventKey::Alert(hash) => StoredKey::Alert(*hash),
+            })
+            .collect(),
+    };
+    postcard::to_stdvec(&record).unwrap_or_default()
+}
+
+fn pick<T: Copy>(all: &[T], index: u8, key: &str) -> Result<T, StateError> {
+    all.get(usize::from(index))
+        .copied()
+        .ok_or_else(|| StateError::Corrupt {
+            key: key.to_owned(),
+            reason: format!("index {index} out of range"),
+        })
+}
+
+fn pick_option<T: Copy>(all: &[T], index: u8, key: &str) -> Result<Option<T>, StateError> {
+    if index == NONE {
+        Ok(None)
+    } else {
+        pick(all, index, key).map(Some)
+    }
+}
+
+fn latest<T, U>(
+    stored: StoredLatest<T>,
+    map: impl FnOnce(T) -> Result<U, StateError>,
+) -> Result<Latest<U>, StateError> {
+    Ok(Latest {
+        at: stored.at,
+        event: stored.event,
+        value: map(stored.value)?,
+    })
+}
+
+/// Decodes an incident; `intern` turns analyst and root-cause names back into ids.
+pub fn decode_incident(
+    key: &str,
+    bytes: &[u8],
+    mut analyst: impl FnMut(&str) -> u32,
+    mut root_cause: impl FnMut(&str) -> u32,
+) -> Result<Incident, StateError> {
+    let corrupt = |e: postcard::Error| StateError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    };
+    let record: StoredIncident<'_> = postcard::from_bytes(bytes).map_err(corrupt)?;
+    let events = record
+        .events
+        .iter()
+        .map(|stored| {
+            Ok(match stored {
+                StoredKey::Implicit { status, at } => EventKey::Implicit {
+                    status: pick(Status::ALL, *status, key)?,
+                    at: *at,
+                },
+                StoredKey::Explicit(id) => EventKey::Explicit(Box::from(*id)),
+                StoredKey::Alert(hash) => EventKey::Alert(*hash),
+            })
+        })
+        .collect::<Result<Vec<_>, StateError>>()?;
+    let assignee_set = record.assignee.event != u32::MAX;
+    let root_cause_set = record.root_cause.event != u32::MAX;
+    Ok(Incident {
+        occurred: record.occurred,
+        detected: record.detected,
+        acknowledged: record.acknowledged,
+        contained_event: record.contained_event,
+        resolved: record.resolved,
+        status: latest(record.status, |s| pick(Status::ALL, s, key))?,
+        severity: latest(record.severity, |s| pick(&Severity::ALL, s, key))?,
+        alert_severity: pick_option(&Severity::ALL, record.alert_severity, key)?,
+        disposition: latest(record.disposition, |d| {
+            pick_option(Disposition::ALL, d, key)
+        })?,
+        assignee: latest(record.assignee, |name| {
+            Ok(if assignee_set { analyst(name) } else { 0 })
+        })?,
+        detection: latest(record.detection, |d| pick_option(Detection::ALL, d, key))?,
+        root_cause: latest(record.root_cause, |name| {
+            Ok(if root_cause_set { root_cause(name) } else { 0 })
+        })?,
+        cost: latest(record.cost, Ok)?,
+        flags: record.flags,
+        partition: 0,
+        events,
+    })
+}
+
+pub fn encode_alert(source: &str, severity: Severity, detected_at: i64) -> Vec<u8> {
+    postcard::to_stdvec(&StoredAlert {
+        source,
+        severity: severity.index() as u8,
+        detected_at,
+    })
+    .unwrap_or_default()
+}
+
+pub fn decode_alert(key: &str, bytes: &[u8]) -> Result<RestoredAlert, StateError> {
+    let record: StoredAlert<'_> = postcard::from_bytes(bytes).map_err(|e| StateError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(RestoredAlert {
+        source: record.source.to_owned(),
+        severity: pick(&Severity::ALL, record.severity, key)?,
+        detected_at: record.detected_at,
+    })
+}
+
+pub fn incident_key(incident_key: &str) -> String {
+    format!("i{SEPARATOR}{incident_key}")
+}
+
+pub fn alert_key(hash: u64) -> String {
+    format!("a{SEPARATOR}{hash:016x}")
+}
+
+pub fn series_key(severity: Severity, source: &str) -> String {
+    format!("s{SEPARATOR}{}{SEPARATOR}{source}", severity.as_str())
+}
+
+/// What a changelog key names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StateKey<'a> {
+    Incident(&'a str),
+    Alert(u64),
+    Series(Severity, &'a str),
+    Clock,
+}
+
+pub fn parse_key(key: &str) -> Option<StateKey<'_>> {
+    if key == CLOCK_KEY {
+        return Some(StateKey::Clock);
+    }
+    let (kind, rest) = key.split_once(SEPARATOR)?;
+    match kind {
+        "i" => Some(StateKey::Incident(rest)),
+        "a" => u64::from_str_radix(rest, 16).ok().map(StateKey::Alert),
+        "s" => {
+            let (severity, source) = rest.split_once(SEPARATOR)?;
+            Some(StateKey::Series(Severity::parse(severity)?, source))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::native::decode_case;
+
+    #[test]
+    fn an_incident_survives_the_round_trip() {
+        let mut incident = Incident::new();
+        for text in [
+            r#"{"incident_id":"I","at":1000,"status":"new","severity":"high","occurred_at":500}"#,
+            r#"{"incident_id":"I","at":2000,"status":"resolved","event_id":"e7","assignee":"ana","root_cause":"phish","disposition":"true_positive","cost":12.5,"detection":"hunt","tier":2}"#,
+        ] {
+            let case = decode_case(text).unwrap();
+            let assignee = case.assignee.as_ref().map(|_| 3);
+            let root = case.root_cause.as_ref().map(|_| 9);
+            incident.apply_case(&case, "I", assignee, root);
+        }
+        incident.alert_severity = Some(Severity::Low);
+        incident.events.push(EventKey::Alert(42));
+        let bytes = encode_incident(
+            &incident,
+            |id| format!("analyst{id}"),
+            |id| format!("cause{id}"),
+        );
+        assert!(bytes.len() < 120, "{} bytes", bytes.len());
+        let back = decode_incident(
+            "I",
+            &bytes,
+            |name| if name == "analyst3" { 3 } else { 0 },
+            |name| if name == "cause9" { 9 } else { 0 },
+        )
+        .unwrap();
+        assert_eq!(format!("{back:?}"), format!("{incident:?}"));
+        assert!(decode_incident("I", &bytes[..bytes.len() / 2], |_| 0, |_| 0).is_err());
+    }
+
+    #[test]
+    fn keys_name_what_they_hold() {
+        assert_eq!(
+            parse_key(&incident_key("acme\u{1f}INC-1")),
+            Some(StateKey::Incident("acme\u{1f}INC-1"))
+        );
+        assert_eq!(parse_key(&alert_key(0xabc)), Some(StateKey::Alert(0xabc)));
+        assert_eq!(parse_key("c"), Some(StateKey::Clock));
+        assert_eq!(
+            parse_key(&series_key(Severity::Low, "edr")),
+            Some(StateKey::Series(Severity::Low, "edr"))
+        );
+        assert_eq!(parse_key("zzz"), None);
+        let alert = decode_alert("a", &encode_alert("edr", Severity::Critical, 77)).unwrap();
+        assert_eq!(
+            alert,
+            RestoredAlert {
+                source: "edr".into(),
+                severity: Severity::Critical,
+                detected_at: 77
+            }
+        );
+    }
+}
