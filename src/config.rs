@@ -122,6 +122,9 @@ pub struct TopicsConfig {
     /// Where rejected records are copied with their reason; none when unset or empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<String>,
+    /// The compacted changelog of the state; `<kafka.group_id>.state` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 impl Default for TopicsConfig {
@@ -132,6 +135,7 @@ impl Default for TopicsConfig {
             inventory: "soc.inventory".into(),
             telemetry: "soc.telemetry".into(),
             dead_letter: None,
+            state: None,
         }
     }
 }
@@ -377,6 +381,7 @@ impl Config {
                 "must be a Kafka topic name (1–249 of [a-zA-Z0-9._-])",
             );
         }
+        require(valid_topic(&self.state_topic()), "topics.state", "must be a Kafka topic name (set it, or a kafka.group_id that makes one)");
         if let Some(topic) = self.topics.dead_letter() {
             require(
                 valid_topic(topic),
@@ -447,6 +452,14 @@ impl Config {
             Ok(())
         } else {
             Err(ConfigError::Values(problems))
+        }
+    }
+
+    /// The changelog topic: `topics.state`, else `<kafka.group_id>.state`.
+    pub fn state_topic(&self) -> String {
+        match self.topics.state.as_deref().filter(|t| !t.is_empty()) {
+            Some(topic) => topic.to_owned(),
+            None => format!("{}.state", self.kafka.group_id),
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{ClockMode, Config};
 use crate::engine::lifecycle::IncidentCard;
+use crate::engine::state::StateRecord;
 use crate::engine::{Applied, Engine, Scorecard};
 use crate::event::EventTime;
 use crate::formats::{self, RejectReason, Rejection};
@@ -176,6 +177,19 @@ impl Pipeline {
         wall: EventTime,
         position: &str,
     ) -> Outcome {
+        self.step_in(role, 0, payload, wall, position)
+    }
+
+    /// [`Pipeline::step`] for a record of an input partition: its state lives (and is made
+    /// durable) with that partition.
+    pub fn step_in(
+        &mut self,
+        role: TopicRole,
+        partition: i32,
+        payload: Option<&[u8]>,
+        wall: EventTime,
+        position: &str,
+    ) -> Outcome {
         let health = &mut self.health[role.index()];
         health.consumed += 1;
         let outcome = match role {
@@ -185,7 +199,7 @@ impl Pipeline {
                     self.clock.observe_event(alert.detected_at);
                     health.last_event = health.last_event.max(Some(alert.detected_at));
                     let now = self.clock.now(wall);
-                    self.engine.apply_alert(&alert, now)
+                    self.engine.apply_alert_in(partition, &alert, now)
                 }),
             TopicRole::Cases => formats::guard::check(payload, self.limits)
                 .and_then(formats::native::decode_case)
@@ -193,7 +207,7 @@ impl Pipeline {
                     self.clock.observe_event(case.at);
                     health.last_event = health.last_event.max(Some(case.at));
                     let now = self.clock.now(wall);
-                    self.engine.apply_case(&case, now)
+                    self.engine.apply_case_in(partition, &case, now)
                 }),
             // Consumed only once their issues land; counted so nothing is silently dropped.
             TopicRole::Inventory | TopicRole::Telemetry => Ok(Applied::Counted),
@@ -215,6 +229,40 @@ impl Pipeline {
                 Outcome::Rejected(rejection)
             }
         }
+    }
+
+    /// Records every state change for the changelog from now on.
+    pub fn make_durable(&mut self) {
+        self.engine.record_changes();
+    }
+
+    /// Changelog records of everything changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<StateRecord> {
+        self.engine.take_changes()
+    }
+
+    /// Rebuilds a partition from its changelog records; the partition's event clock moves the
+    /// pipeline's. Returns how many records could not be read (logged).
+    pub fn restore<'a>(
+        &mut self,
+        partition: i32,
+        records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+        wall: EventTime,
+    ) -> usize {
+        let now = self.clock.now(wall);
+        let (clock, errors) = self.engine.restore(partition, records, now);
+        if let Some(at) = clock {
+            self.clock.observe_event(EventTime(at));
+        }
+        for error in errors.iter().take(5) {
+            tracing::warn!(partition, %error, "changelog record skipped");
+        }
+        errors.len()
+    }
+
+    /// Forgets a partition no longer assigned here.
+    pub fn drop_partition(&mut self, partition: i32) {
+        self.engine.drop_partition(partition);
     }
 
     /// Lets the engine forget what no window needs at the current time.

@@ -2,15 +2,19 @@
 //! server, the broker probe, and a graceful stop.
 //!
 //! Lifecycle of the loop:
-//! 1. subscribe; `/readyz` turns ready;
-//! 2. take whatever records are ready (a batch), apply each, dead-letter the rejected ones and
-//!    wait for those to be acknowledged, then store the batch's offsets;
-//! 3. publish a snapshot for `/metrics` (at most every 50 ms, and on every tick so wall-clock
-//!    windows slide and lag is fresh);
-//! 4. on cancel: stop fetching, commit the stored offsets synchronously, flush dead letters,
-//!    stop HTTP last.
+//! 1. check the input topics (same partition count), create or check the changelog, subscribe;
+//! 2. on an assignment (paused by the rebalance callback): `/readyz` 503, read each new
+//!    partition's changelog into the state, resume the partition, `/readyz` 200;
+//! 3. take whatever records are ready (a batch) of restored partitions, apply each, then write
+//!    the batch's state changes to the changelog and its dead letters, wait until the broker
+//!    acknowledged all of them, and only then store the batch's offsets;
+//! 4. on a revocation (offsets committed in the callback): drop the partitions' state;
+//! 5. publish a snapshot for `/metrics` (at most every 50 ms, and on every tick so wall-clock
+//!    windows slide, deadlines pass and lag is fresh);
+//! 6. on cancel: stop fetching, write the last changes, commit the stored offsets
+//!    synchronously, flush dead letters, stop HTTP last.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,23 +22,26 @@ use futures::StreamExt;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
+use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::engine::state::StateRecord;
 use crate::export::{Exporter, Status, http};
 use crate::pipeline::{Outcome, Pipeline, Snapshot, TopicRole};
 use crate::source::SourceError;
-use crate::source::consumer::{self, InputConsumer};
+use crate::source::changelog::{self, ChangelogWriter};
+use crate::source::consumer::{self, Control, InputConsumer};
 use crate::source::dead_letter::{DeadLetters, RejectedRecord};
 
 /// Most records taken into one batch.
 const MAX_BATCH: usize = 2048;
 /// Least time between two published snapshots while records flow.
 const PUBLISH_EVERY: Duration = Duration::from_millis(50);
-/// Wall-clock tick: slide windows, refresh lag, expire state.
+/// Wall-clock tick: slide windows, pass deadlines, refresh lag, expire state.
 const TICK: Duration = Duration::from_millis(500);
 /// How often the brokers are asked whether they answer.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
@@ -57,6 +64,7 @@ pub enum DaemonError {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     let status = Arc::new(Status::default());
     let mut pipeline = Pipeline::new(&config);
+    pipeline.make_durable();
     let (publish, snapshots) =
         watch::channel(Arc::new(pipeline.snapshot(super::wall_clock(), true)));
 
@@ -76,22 +84,29 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let http_stop = CancellationToken::new();
     let http_task = tasks.spawn(http::serve(listener, exporter, http_stop.clone()));
 
-    let alerts_topic = config.topics.alerts.clone();
-    let cases_topic = config.topics.cases.clone();
-    let consumer = Arc::new(consumer::subscribe(
-        &config,
-        &[&alerts_topic, &cases_topic],
-        Arc::clone(&status),
-    )?);
+    let partitions = check_inputs(&config)?;
+    let state_topic = config.state_topic();
+    changelog::ensure_topic(&config, &state_topic, partitions).await?;
+    let writer = ChangelogWriter::new(&config, &state_topic)?;
     let dead_letters = match config.topics.dead_letter() {
         Some(topic) => Some(DeadLetters::new(&config, topic)?),
         None => None,
     };
+    let (control_tx, control) = mpsc::unbounded_channel();
+    let topics = [config.topics.alerts.as_str(), config.topics.cases.as_str()];
+    let consumer = Arc::new(consumer::subscribe(
+        &config,
+        &topics,
+        Arc::clone(&status),
+        control_tx,
+    )?);
     tracing::info!(
         brokers = %config.kafka.brokers,
         group = %config.kafka.group_id,
-        alerts = %alerts_topic,
-        cases = %cases_topic,
+        alerts = %config.topics.alerts,
+        cases = %config.topics.cases,
+        changelog = %state_topic,
+        partitions,
         clock = %config.clock.mode,
         dead_letter = config.topics.dead_letter().unwrap_or("none"),
         "consuming"
@@ -99,21 +114,30 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     status.set_ready(true);
     tasks.spawn(probe_brokers(
         Arc::clone(&consumer),
-        alerts_topic.clone(),
+        config.topics.alerts.clone(),
         Arc::clone(&status),
         shutdown.clone(),
     ));
 
-    let consumed = consume(
-        &config,
-        &consumer,
-        dead_letters.as_ref(),
-        &mut pipeline,
-        &publish,
-        &status,
-        &shutdown,
-    )
-    .await;
+    let mut owner = Owner {
+        config: &config,
+        consumer: &consumer,
+        writer: &writer,
+        dead_letters: dead_letters.as_ref(),
+        pipeline: &mut pipeline,
+        publish: &publish,
+        status: &status,
+        shutdown: &shutdown,
+        state_topic: &state_topic,
+        owned: BTreeMap::new(),
+        lag: Vec::new(),
+    };
+    let consumed = owner.consume(control).await;
+    // Whatever changed last (a final tick) is made durable before the final commit.
+    let last = owner.pipeline.take_changes();
+    if !last.is_empty() {
+        owner.write_durably(last).await;
+    }
 
     status.set_ready(false);
     match consumer.commit_consumer_state(CommitMode::Sync) {
@@ -123,6 +147,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             tracing::warn!(%error, "final offset commit failed; records since the last commit will be read again")
         }
     }
+    writer.flush(Duration::from_secs(10));
     if let Some(letters) = &dead_letters {
         letters.flush(Duration::from_secs(10));
     }
@@ -138,88 +163,273 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     }
 }
 
-/// The owner loop: batches in, offsets stored, snapshots out.
-async fn consume(
-    config: &Config,
-    consumer: &InputConsumer,
-    dead_letters: Option<&DeadLetters>,
-    pipeline: &mut Pipeline,
-    publish: &watch::Sender<Arc<Snapshot>>,
-    status: &Status,
-    shutdown: &CancellationToken,
-) -> Result<(), DaemonError> {
-    let mut batches = consumer.stream().ready_chunks(MAX_BATCH);
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_publish = Instant::now();
-    let mut last_error_log: Option<Instant> = None;
-    let mut lag = Vec::new();
-    loop {
-        tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return Ok(()),
-            _ = tick.tick() => {
-                let wall = super::wall_clock();
-                pipeline.expire(wall);
-                lag = consumer::lag(consumer);
-                let mut snapshot = pipeline.snapshot(wall, true);
-                snapshot.lag = lag.clone();
-                publish.send_replace(Arc::new(snapshot));
-                last_publish = Instant::now();
-            }
-            batch = batches.next() => {
-                let Some(batch) = batch else { return Ok(()) };
-                let wall = super::wall_clock();
-                let mut processed: BTreeMap<(String, i32), i64> = BTreeMap::new();
-                let mut letters = Vec::new();
-                for message in &batch {
-                    let message = match message {
-                        Ok(message) => message,
-                        Err(error) => {
-                            if last_error_log.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
-                                tracing::warn!(%error, "kafka consume error");
-                                last_error_log = Some(Instant::now());
-                            }
-                            continue;
-                        }
-                    };
-                    status.set_kafka_up(true);
-                    let role = role_of(config, message.topic());
-                    let position = format!("{}/{}", message.partition(), message.offset());
-                    if let Outcome::Rejected(rejection) = pipeline.step(role, message.payload(), wall, &position)
-                        && let Some(letters_out) = dead_letters
-                    {
-                        let record = RejectedRecord {
-                            topic: message.topic(),
-                            partition: message.partition(),
-                            offset: message.offset(),
-                            key: message.key(),
-                            payload: message.payload(),
-                            headers: message.headers(),
-                        };
-                        letters.push(async move {
-                            let sent = letters_out.send(&record, &rejection).await;
-                            (record.topic.to_owned(), record.partition, record.offset, sent)
-                        });
+/// The alerts and cases topics must be partitioned alike: an incident's alerts and case
+/// events are keyed by its id and must meet in one instance. Returns the partition count.
+fn check_inputs(config: &Config) -> Result<usize, SourceError> {
+    let (alerts, cases) = (&config.topics.alerts, &config.topics.cases);
+    let counts = changelog::partition_counts(config, &[alerts, cases])?;
+    let count = |topic: &str| {
+        counts
+            .iter()
+            .find(|(t, _)| t == topic)
+            .and_then(|(_, c)| *c)
+    };
+    match (count(alerts), count(cases)) {
+        (None, _) => Err(SourceError::Topics(format!(
+            "topics.alerts = {alerts} does not exist: create it (records keyed by incident id) \
+             with the same partition count as topics.cases = {cases}"
+        ))),
+        (Some(a), Some(c)) if a != c => Err(SourceError::Topics(format!(
+            "topics.alerts = {alerts} has {a} partitions but topics.cases = {cases} has {c}: \
+             records are keyed by incident id, and an incident's alerts and case events meet in \
+             one instance only if both topics have the same partition count"
+        ))),
+        (Some(a), None) => {
+            tracing::warn!(
+                "topics.cases = {cases} does not exist yet; when it is created it must have {a} partitions like {alerts}"
+            );
+            Ok(a)
+        }
+        (Some(a), Some(_)) => Ok(a),
+    }
+}
+
+/// The state partitions this instance owns: the input partitions of each number it holds,
+/// and whether its state is restored.
+#[derive(Debug, Default)]
+struct Owned {
+    inputs: BTreeSet<String>,
+    restored: bool,
+}
+
+/// The owner task: the only holder of the pipeline.
+struct Owner<'a> {
+    config: &'a Config,
+    consumer: &'a InputConsumer,
+    writer: &'a ChangelogWriter,
+    dead_letters: Option<&'a DeadLetters>,
+    pipeline: &'a mut Pipeline,
+    publish: &'a watch::Sender<Arc<Snapshot>>,
+    status: &'a Status,
+    shutdown: &'a CancellationToken,
+    state_topic: &'a str,
+    owned: BTreeMap<i32, Owned>,
+    lag: Vec<(String, i32, i64)>,
+}
+
+impl Owner<'_> {
+    /// The loop: rebalances, batches and ticks until cancelled.
+    async fn consume(
+        &mut self,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) -> Result<(), DaemonError> {
+        let consumer = self.consumer;
+        let mut batches = consumer.stream().ready_chunks(MAX_BATCH);
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_publish = Instant::now();
+        let mut last_error_log: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Ok(()),
+                Some(message) = control.recv() => self.rebalance(message).await,
+                _ = tick.tick() => {
+                    let wall = super::wall_clock();
+                    self.pipeline.expire(wall);
+                    let changes = self.pipeline.take_changes();
+                    if !changes.is_empty() {
+                        self.write_durably(changes).await;
                     }
-                    processed.insert((message.topic().to_owned(), message.partition()), message.offset());
-                }
-                for (topic, partition, offset, sent) in futures::future::join_all(letters).await {
-                    if let Err((error, _)) = sent {
-                        tracing::error!(%error, topic, partition, offset, "dead letter not delivered");
-                    }
-                }
-                let processed: Vec<_> = processed.into_iter().map(|((t, p), o)| (t, p, o)).collect();
-                if let Err(error) = consumer::store_processed(consumer, &processed) {
-                    tracing::warn!(%error, "cannot store offsets (partition revoked?)");
-                }
-                if last_publish.elapsed() >= PUBLISH_EVERY {
-                    let mut snapshot = pipeline.snapshot(wall, false);
-                    snapshot.lag = lag.clone();
-                    publish.send_replace(Arc::new(snapshot));
+                    self.lag = consumer::lag(consumer);
+                    self.publish_snapshot(wall, true);
                     last_publish = Instant::now();
                 }
+                batch = batches.next() => {
+                    let Some(batch) = batch else { return Ok(()) };
+                    // Rebalances seen while fetching this batch come first.
+                    while let Ok(message) = control.try_recv() {
+                        self.rebalance(message).await;
+                    }
+                    let wall = super::wall_clock();
+                    let mut processed: BTreeMap<(String, i32), i64> = BTreeMap::new();
+                    let mut letters = Vec::new();
+                    for message in &batch {
+                        let message = match message {
+                            Ok(message) => message,
+                            Err(error) => {
+                                if last_error_log.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                                    tracing::warn!(%error, "kafka consume error");
+                                    last_error_log = Some(Instant::now());
+                                }
+                                continue;
+                            }
+                        };
+                        self.status.set_kafka_up(true);
+                        let partition = message.partition();
+                        // Not ours (revoked meanwhile) or not restored yet: left for whoever
+                        // owns it, offset untouched.
+                        if !self.owned.get(&partition).is_some_and(|o| o.restored && o.inputs.contains(message.topic())) {
+                            continue;
+                        }
+                        let role = role_of(self.config, message.topic());
+                        let position = format!("{partition}/{}", message.offset());
+                        let outcome = self.pipeline.step_in(role, partition, message.payload(), wall, &position);
+                        if let (Outcome::Rejected(rejection), Some(out)) = (outcome, self.dead_letters) {
+                            let record = RejectedRecord {
+                                topic: message.topic(),
+                                partition,
+                                offset: message.offset(),
+                                key: message.key(),
+                                payload: message.payload(),
+                                headers: message.headers(),
+                            };
+                            letters.push(async move {
+                                let sent = out.send(&record, &rejection).await;
+                                (record.topic.to_owned(), record.partition, record.offset, sent)
+                            });
+                        }
+                        processed.insert((message.topic().to_owned(), partition), message.offset());
+                    }
+                    let changes = self.pipeline.take_changes();
+                    let (sent, ()) = futures::join!(futures::future::join_all(letters), self.write_durably(changes));
+                    for (topic, partition, offset, sent) in sent {
+                        if let Err((error, _)) = sent {
+                            tracing::error!(%error, topic, partition, offset, "dead letter not delivered");
+                        }
+                    }
+                    let processed: Vec<_> = processed.into_iter().map(|((t, p), o)| (t, p, o)).collect();
+                    if let Err(error) = consumer::store_processed(consumer, &processed) {
+                        tracing::warn!(%error, "cannot store offsets (partition revoked?)");
+                    }
+                    if last_publish.elapsed() >= PUBLISH_EVERY {
+                        self.publish_snapshot(wall, false);
+                        last_publish = Instant::now();
+                    }
+                }
             }
+        }
+    }
+
+    fn publish_snapshot(&mut self, wall: crate::event::EventTime, fresh: bool) {
+        let mut snapshot = self.pipeline.snapshot(wall, fresh);
+        snapshot.lag = self.lag.clone();
+        self.publish.send_replace(Arc::new(snapshot));
+    }
+
+    /// Writes state records to the changelog, retrying until the broker has them all: the
+    /// offsets they cover must not be committed before.
+    async fn write_durably(&self, records: Vec<StateRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.writer.write(records.clone()).await {
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Applies a rebalance: restores newly assigned partitions before resuming them, drops
+    /// revoked ones.
+    async fn rebalance(&mut self, message: Control) {
+        match message {
+            Control::Revoked(partitions) => {
+                for (topic, partition) in partitions {
+                    let Some(owned) = self.owned.get_mut(&partition) else {
+                        continue;
+                    };
+                    owned.inputs.remove(&topic);
+                    if owned.inputs.is_empty() {
+                        self.owned.remove(&partition);
+                        self.pipeline.drop_partition(partition);
+                        tracing::info!(partition, "partition state dropped");
+                    }
+                }
+                self.publish_snapshot(super::wall_clock(), true);
+            }
+            Control::Assigned(partitions) => {
+                self.status.set_ready(false);
+                let started = Instant::now();
+                let mut resume = TopicPartitionList::new();
+                for (topic, partition) in &partitions {
+                    self.owned
+                        .entry(*partition)
+                        .or_default()
+                        .inputs
+                        .insert(topic.clone());
+                    let _ = resume.add_partition(topic, *partition);
+                }
+                let pending: Vec<i32> = self
+                    .owned
+                    .iter()
+                    .filter(|(_, o)| !o.restored)
+                    .map(|(p, _)| *p)
+                    .collect();
+                for partition in pending {
+                    self.restore(partition).await;
+                    if let Some(owned) = self.owned.get_mut(&partition) {
+                        owned.restored = true;
+                    }
+                }
+                if let Err(error) = self.consumer.resume(&resume) {
+                    tracing::error!(%error, "cannot resume restored partitions");
+                }
+                tracing::info!(
+                    partitions = partitions.len(),
+                    millis = started.elapsed().as_millis() as u64,
+                    "assignment restored"
+                );
+                self.publish_snapshot(super::wall_clock(), true);
+                self.status.set_ready(true);
+            }
+        }
+    }
+
+    /// Reads one partition's changelog into the state, retrying while Kafka is away.
+    async fn restore(&mut self, partition: i32) {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let config = self.config.clone();
+            let topic = self.state_topic.to_owned();
+            let read = tokio::task::spawn_blocking(move || {
+                changelog::read_partition(&config, &topic, partition)
+            })
+            .await;
+            match read {
+                Ok(Ok(records)) => {
+                    let count = records.len();
+                    let skipped = self.pipeline.restore(
+                        partition,
+                        records
+                            .iter()
+                            .map(|(key, value)| (key.as_str(), value.as_deref())),
+                        super::wall_clock(),
+                    );
+                    tracing::info!(
+                        partition,
+                        keys = count,
+                        skipped,
+                        millis = started.elapsed().as_millis() as u64,
+                        "partition state restored"
+                    );
+                    return;
+                }
+                Ok(Err(error)) => tracing::warn!(partition, %error, "restore failed; retrying"),
+                Err(error) => tracing::error!(partition, %error, "restore task failed; retrying"),
+            }
+            if self.shutdown.is_cancelled() {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
 }

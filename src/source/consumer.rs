@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -26,6 +28,8 @@ pub struct SourceContext {
     status: Arc<Status>,
     /// `(topic, partition, records behind)` from librdkafka's latest statistics.
     lag: Mutex<Vec<(String, i32, i64)>>,
+    /// Rebalances for the owner task.
+    control: tokio::sync::mpsc::UnboundedSender<Control>,
 }
 
 impl ClientContext for SourceContext {
@@ -71,18 +75,54 @@ impl ClientContext for SourceContext {
     }
 }
 
+/// What a rebalance asks of the owner task, sent from librdkafka's callbacks.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Newly assigned input partitions, paused until their state is restored.
+    Assigned(Vec<(String, i32)>),
+    /// Input partitions taken away; their offsets were committed in the callback.
+    Revoked(Vec<(String, i32)>),
+}
+
 impl ConsumerContext for SourceContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    /// Before partitions go: commit what was stored for them (the state covering those
+    /// offsets is already in the changelog), then tell the owner to drop their state.
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
-            Rebalance::Assign(partitions) => {
-                tracing::info!(partitions = %describe(partitions), "partitions assigned")
-            }
             Rebalance::Revoke(partitions) => {
-                tracing::info!(partitions = %describe(partitions), "partitions revoked")
+                tracing::info!(partitions = %describe(partitions), "partitions revoked");
+                match consumer.commit_consumer_state(CommitMode::Sync) {
+                    Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                    Err(error) => tracing::warn!(%error, "commit before revocation failed"),
+                }
+                let _ = self.control.send(Control::Revoked(elements(partitions)));
             }
+            Rebalance::Assign(_) => {}
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance error"),
         }
     }
+
+    /// After partitions come: pause them until the owner has restored their state.
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(partitions) = rebalance {
+            tracing::info!(partitions = %describe(partitions), "partitions assigned");
+            if partitions.count() == 0 {
+                return;
+            }
+            if let Err(error) = consumer.pause(partitions) {
+                tracing::error!(%error, "cannot pause newly assigned partitions");
+            }
+            let _ = self.control.send(Control::Assigned(elements(partitions)));
+        }
+    }
+}
+
+fn elements(partitions: &TopicPartitionList) -> Vec<(String, i32)> {
+    partitions
+        .elements()
+        .iter()
+        .map(|p| (p.topic().to_owned(), p.partition()))
+        .collect()
 }
 
 fn describe(partitions: &TopicPartitionList) -> String {
@@ -114,6 +154,7 @@ pub fn subscribe(
     config: &Config,
     topics: &[&str],
     status: Arc<Status>,
+    control: tokio::sync::mpsc::UnboundedSender<Control>,
 ) -> Result<InputConsumer, SourceError> {
     let mut client = ClientConfig::new();
     client
@@ -123,7 +164,11 @@ pub fn subscribe(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .set("statistics.interval.ms", "1000");
+        .set("statistics.interval.ms", "1000")
+        // KIP-848: incremental assignment computed by the broker; the range assignor gives an
+        // instance the same partition numbers of the alerts and cases topics.
+        .set("group.protocol", "consumer")
+        .set("group.remote.assignor", "range");
     for (key, value) in &config.kafka.properties {
         client.set(key, value);
     }
@@ -140,6 +185,7 @@ pub fn subscribe(
         .create_with_context(SourceContext {
             status,
             lag: Mutex::new(Vec::new()),
+            control,
         })
         .map_err(|source| SourceError::Client {
             client: "consumer",

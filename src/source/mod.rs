@@ -1,6 +1,7 @@
 //! The Kafka edge: the consumer, its offsets, and dead letters. It knows bytes, topics,
 //! partitions and offsets, never KPIs.
 
+pub mod changelog;
 pub mod consumer;
 pub mod dead_letter;
 
@@ -12,6 +13,12 @@ pub enum SourceError {
         client: &'static str,
         source: rdkafka::error::KafkaError,
     },
+    #[error("cannot read cluster metadata: {source}")]
+    Metadata { source: rdkafka::error::KafkaError },
+    #[error("{0}")]
+    Changelog(String),
+    #[error("{0}")]
+    Topics(String),
     #[error("cannot subscribe to {topics:?}: {source}")]
     Subscribe {
         topics: Vec<String>,

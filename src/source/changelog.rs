@@ -1,0 +1,236 @@
+//! The state changelog (PRODUCT.md §5, the Kafka Streams design): a compacted topic with one
+//! partition per input partition. The writer produces a batch's state records and resolves
+//! once the broker has acknowledged all of them (offsets are stored only after that); the
+//! reader replays a partition from its beginning to the high watermark seen when it starts.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use super::SourceError;
+use super::consumer::client_config;
+use crate::config::Config;
+use crate::engine::state::StateRecord;
+
+/// How long metadata and admin calls may take.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Partition counts of the input topics that exist: `(topic, partitions)`; a missing topic
+/// is `None`.
+pub fn partition_counts(config: &Config, topics: &[&str]) -> Result<Vec<(String, Option<usize>)>, SourceError> {
+    let consumer: BaseConsumer = client_config(config)
+        .create()
+        .map_err(|source| SourceError::Client { client: "metadata client", source })?;
+    let metadata = consumer
+        .fetch_metadata(None, ADMIN_TIMEOUT)
+        .map_err(|source| SourceError::Metadata { source })?;
+    Ok(topics
+        .iter()
+        .map(|name| {
+            let count = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == *name && t.error().is_none())
+                .map(|t| t.partitions().len());
+            ((*name).to_owned(), count)
+        })
+        .collect())
+}
+
+/// Creates the changelog topic when missing (compacted, `partitions` partitions) and checks
+/// it when present.
+pub async fn ensure_topic(config: &Config, topic: &str, partitions: usize) -> Result<(), SourceError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(config)
+        .create()
+        .map_err(|source| SourceError::Client { client: "admin client", source })?;
+    let existing = partition_counts(config, &[topic])?;
+    let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
+    match existing.first().and_then(|(_, count)| *count) {
+        None => {
+            let partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
+            let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
+                .set("cleanup.policy", "compact")
+                .set("min.compaction.lag.ms", "0")
+                .set("segment.ms", "3600000");
+            let results = admin
+                .create_topics(&[new], &options)
+                .await
+                .map_err(|source| SourceError::Changelog(format!("cannot create {topic}: {source}")))?;
+            for result in results {
+                match result {
+                    Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((_, code)) => {
+                        return Err(SourceError::Changelog(format!("cannot create {topic}: {code}")));
+                    }
+                }
+            }
+            tracing::info!(topic, partitions, "changelog topic created (compacted)");
+            Ok(())
+        }
+        Some(count) if count != partitions => Err(SourceError::Changelog(format!(
+            "changelog topic {topic} has {count} partitions but the inputs have {partitions}; \
+             the changelog must be partitioned like the inputs (delete it to have it recreated, \
+             or set topics.state to a new name)"
+        ))),
+        Some(_) => {
+            let described = admin
+                .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
+                .await
+                .map_err(|source| SourceError::Changelog(format!("cannot describe {topic}: {source}")))?;
+            let policy = described
+                .into_iter()
+                .flatten()
+                .flat_map(|resource| resource.entries)
+                .find(|entry| entry.name == "cleanup.policy")
+                .and_then(|entry| entry.value);
+            match policy {
+                Some(policy) if policy.contains("compact") => Ok(()),
+                other => Err(SourceError::Changelog(format!(
+                    "changelog topic {topic} has cleanup.policy={} but must be compacted \
+                     (kafka-configs --alter --add-config cleanup.policy=compact)",
+                    other.unwrap_or_default()
+                ))),
+            }
+        }
+    }
+}
+
+/// Produces state records and waits for the broker's acknowledgements.
+#[derive(Clone)]
+pub struct ChangelogWriter {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl std::fmt::Debug for ChangelogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangelogWriter").field("topic", &self.topic).finish()
+    }
+}
+
+impl ChangelogWriter {
+    pub fn new(config: &Config, topic: &str) -> Result<Self, SourceError> {
+        let mut client = client_config(config);
+        client
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("compression.type", "lz4")
+            .set("linger.ms", "5")
+            // Never give up on a state record: while the brokers are away, consumption waits.
+            .set("message.timeout.ms", "0")
+            .set("queue.buffering.max.messages", "1000000");
+        let producer = client
+            .create()
+            .map_err(|source| SourceError::Client { client: "changelog producer", source })?;
+        Ok(Self { producer, topic: topic.to_owned() })
+    }
+
+    /// Writes `records` and resolves once every one is acknowledged (or failed for good).
+    pub async fn write(&self, records: Vec<StateRecord>) -> Result<usize, KafkaError> {
+        let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(records.len());
+        for record in &records {
+            let mut future = FutureRecord::<str, [u8]>::to(&self.topic).key(&record.key).partition(record.partition);
+            if let Some(value) = &record.value {
+                future = future.payload(value);
+            }
+            loop {
+                match self.producer.send_result(future) {
+                    Ok(delivery) => {
+                        deliveries.push(delivery);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                        future = returned;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((error, _)) => return Err(error),
+                }
+            }
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((error, _))) => return Err(error),
+                Err(_) => return Err(KafkaError::Canceled),
+            }
+        }
+        Ok(records.len())
+    }
+
+    pub fn flush(&self, timeout: Duration) {
+        use rdkafka::producer::Producer;
+        if let Err(error) = self.producer.flush(timeout) {
+            tracing::warn!(%error, "changelog not flushed at shutdown");
+        }
+    }
+}
+
+/// The latest value of every key of one changelog partition, in first-seen order of keys.
+/// Blocking: run it off the async runtime.
+pub fn read_partition(config: &Config, topic: &str, partition: i32) -> Result<Vec<(String, Option<Vec<u8>>)>, SourceError> {
+    let started = Instant::now();
+    let mut client = client_config(config);
+    client
+        .set("group.id", format!("{}.restore", config.kafka.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false");
+    let reader: BaseConsumer = client
+        .create()
+        .map_err(|source| SourceError::Client { client: "changelog reader", source })?;
+    let (low, high) = reader
+        .fetch_watermarks(topic, partition, ADMIN_TIMEOUT)
+        .map_err(|source| SourceError::Changelog(format!("cannot read watermarks of {topic}/{partition}: {source}")))?;
+    let mut latest: HashMap<String, usize> = HashMap::new();
+    let mut records: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    if high <= low {
+        return Ok(records);
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Offset(low))
+        .map_err(|source| SourceError::Changelog(source.to_string()))?;
+    reader
+        .assign(&assignment)
+        .map_err(|source| SourceError::Changelog(format!("cannot assign {topic}/{partition}: {source}")))?;
+    let mut next = low;
+    let mut last_progress = Instant::now();
+    while next < high {
+        match reader.poll(Duration::from_millis(500)) {
+            Some(Ok(message)) => {
+                next = message.offset() + 1;
+                let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) else { continue };
+                let value = message.payload().map(<[u8]>::to_vec);
+                match latest.get(key) {
+                    Some(&at) => records[at].1 = value,
+                    None => {
+                        latest.insert(key.to_owned(), records.len());
+                        records.push((key.to_owned(), value));
+                    }
+                }
+                if last_progress.elapsed() > Duration::from_secs(5) {
+                    tracing::info!(topic, partition, read = next - low, of = high - low, "restoring");
+                    last_progress = Instant::now();
+                }
+            }
+            Some(Err(error)) => tracing::warn!(topic, partition, %error, "changelog read error; retrying"),
+            None => {}
+        }
+    }
+    tracing::info!(
+        topic,
+        partition,
+        records = high - low,
+        keys = records.len(),
+        millis = started.elapsed().as_millis() as u64,
+        "changelog partition read"
+    );
+    Ok(records)
+}
