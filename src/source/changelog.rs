@@ -24,10 +24,17 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Partition counts of the input topics that exist: `(topic, partitions)`; a missing topic
 /// is `None`.
-pub fn partition_counts(config: &Config, topics: &[&str]) -> Result<Vec<(String, Option<usize>)>, SourceError> {
-    let consumer: BaseConsumer = client_config(config)
-        .create()
-        .map_err(|source| SourceError::Client { client: "metadata client", source })?;
+pub fn partition_counts(
+    config: &Config,
+    topics: &[&str],
+) -> Result<Vec<(String, Option<usize>)>, SourceError> {
+    let consumer: BaseConsumer =
+        client_config(config)
+            .create()
+            .map_err(|source| SourceError::Client {
+                client: "metadata client",
+                source,
+            })?;
     let metadata = consumer
         .fetch_metadata(None, ADMIN_TIMEOUT)
         .map_err(|source| SourceError::Metadata { source })?;
@@ -46,10 +53,18 @@ pub fn partition_counts(config: &Config, topics: &[&str]) -> Result<Vec<(String,
 
 /// Creates the changelog topic when missing (compacted, `partitions` partitions) and checks
 /// it when present.
-pub async fn ensure_topic(config: &Config, topic: &str, partitions: usize) -> Result<(), SourceError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(config)
-        .create()
-        .map_err(|source| SourceError::Client { client: "admin client", source })?;
+pub async fn ensure_topic(
+    config: &Config,
+    topic: &str,
+    partitions: usize,
+) -> Result<(), SourceError> {
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(config)
+            .create()
+            .map_err(|source| SourceError::Client {
+                client: "admin client",
+                source,
+            })?;
     let existing = partition_counts(config, &[topic])?;
     let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
     match existing.first().and_then(|(_, count)| *count) {
@@ -62,12 +77,16 @@ pub async fn ensure_topic(config: &Config, topic: &str, partitions: usize) -> Re
             let results = admin
                 .create_topics(&[new], &options)
                 .await
-                .map_err(|source| SourceError::Changelog(format!("cannot create {topic}: {source}")))?;
+                .map_err(|source| {
+                    SourceError::Changelog(format!("cannot create {topic}: {source}"))
+                })?;
             for result in results {
                 match result {
                     Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                     Err((_, code)) => {
-                        return Err(SourceError::Changelog(format!("cannot create {topic}: {code}")));
+                        return Err(SourceError::Changelog(format!(
+                            "cannot create {topic}: {code}"
+                        )));
                     }
                 }
             }
@@ -83,7 +102,9 @@ pub async fn ensure_topic(config: &Config, topic: &str, partitions: usize) -> Re
             let described = admin
                 .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
                 .await
-                .map_err(|source| SourceError::Changelog(format!("cannot describe {topic}: {source}")))?;
+                .map_err(|source| {
+                    SourceError::Changelog(format!("cannot describe {topic}: {source}"))
+                })?;
             let policy = described
                 .into_iter()
                 .flatten()
@@ -111,7 +132,9 @@ pub struct ChangelogWriter {
 
 impl std::fmt::Debug for ChangelogWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChangelogWriter").field("topic", &self.topic).finish()
+        f.debug_struct("ChangelogWriter")
+            .field("topic", &self.topic)
+            .finish()
     }
 }
 
@@ -126,17 +149,23 @@ impl ChangelogWriter {
             // Never give up on a state record: while the brokers are away, consumption waits.
             .set("message.timeout.ms", "0")
             .set("queue.buffering.max.messages", "1000000");
-        let producer = client
-            .create()
-            .map_err(|source| SourceError::Client { client: "changelog producer", source })?;
-        Ok(Self { producer, topic: topic.to_owned() })
+        let producer = client.create().map_err(|source| SourceError::Client {
+            client: "changelog producer",
+            source,
+        })?;
+        Ok(Self {
+            producer,
+            topic: topic.to_owned(),
+        })
     }
 
     /// Writes `records` and resolves once every one is acknowledged (or failed for good).
     pub async fn write(&self, records: Vec<StateRecord>) -> Result<usize, KafkaError> {
         let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(records.len());
         for record in &records {
-            let mut future = FutureRecord::<str, [u8]>::to(&self.topic).key(&record.key).partition(record.partition);
+            let mut future = FutureRecord::<str, [u8]>::to(&self.topic)
+                .key(&record.key)
+                .partition(record.partition);
             if let Some(value) = &record.value {
                 future = future.payload(value);
             }
@@ -172,9 +201,16 @@ impl ChangelogWriter {
     }
 }
 
+/// A changelog key and its latest value (`None`: a tombstone).
+pub type KeyValue = (String, Option<Vec<u8>>);
+
 /// The latest value of every key of one changelog partition, in first-seen order of keys.
 /// Blocking: run it off the async runtime.
-pub fn read_partition(config: &Config, topic: &str, partition: i32) -> Result<Vec<(String, Option<Vec<u8>>)>, SourceError> {
+pub fn read_partition(
+    config: &Config,
+    topic: &str,
+    partition: i32,
+) -> Result<Vec<KeyValue>, SourceError> {
     let started = Instant::now();
     let mut client = client_config(config);
     client
@@ -182,14 +218,19 @@ pub fn read_partition(config: &Config, topic: &str, partition: i32) -> Result<Ve
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false");
-    let reader: BaseConsumer = client
-        .create()
-        .map_err(|source| SourceError::Client { client: "changelog reader", source })?;
+    let reader: BaseConsumer = client.create().map_err(|source| SourceError::Client {
+        client: "changelog reader",
+        source,
+    })?;
     let (low, high) = reader
         .fetch_watermarks(topic, partition, ADMIN_TIMEOUT)
-        .map_err(|source| SourceError::Changelog(format!("cannot read watermarks of {topic}/{partition}: {source}")))?;
+        .map_err(|source| {
+            SourceError::Changelog(format!(
+                "cannot read watermarks of {topic}/{partition}: {source}"
+            ))
+        })?;
     let mut latest: HashMap<String, usize> = HashMap::new();
-    let mut records: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    let mut records: Vec<KeyValue> = Vec::new();
     if high <= low {
         return Ok(records);
     }
@@ -197,16 +238,18 @@ pub fn read_partition(config: &Config, topic: &str, partition: i32) -> Result<Ve
     assignment
         .add_partition_offset(topic, partition, Offset::Offset(low))
         .map_err(|source| SourceError::Changelog(source.to_string()))?;
-    reader
-        .assign(&assignment)
-        .map_err(|source| SourceError::Changelog(format!("cannot assign {topic}/{partition}: {source}")))?;
+    reader.assign(&assignment).map_err(|source| {
+        SourceError::Changelog(format!("cannot assign {topic}/{partition}: {source}"))
+    })?;
     let mut next = low;
     let mut last_progress = Instant::now();
     while next < high {
         match reader.poll(Duration::from_millis(500)) {
             Some(Ok(message)) => {
                 next = message.offset() + 1;
-                let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) else { continue };
+                let Some(key) = message.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+                    continue;
+                };
                 let value = message.payload().map(<[u8]>::to_vec);
                 match latest.get(key) {
                     Some(&at) => records[at].1 = value,
@@ -216,11 +259,19 @@ pub fn read_partition(config: &Config, topic: &str, partition: i32) -> Result<Ve
                     }
                 }
                 if last_progress.elapsed() > Duration::from_secs(5) {
-                    tracing::info!(topic, partition, read = next - low, of = high - low, "restoring");
+                    tracing::info!(
+                        topic,
+                        partition,
+                        read = next - low,
+                        of = high - low,
+                        "restoring"
+                    );
                     last_progress = Instant::now();
                 }
             }
-            Some(Err(error)) => tracing::warn!(topic, partition, %error, "changelog read error; retrying"),
+            Some(Err(error)) => {
+                tracing::warn!(topic, partition, %error, "changelog read error; retrying")
+            }
             None => {}
         }
     }
