@@ -335,6 +335,9 @@ impl Engine {
                 }),
             }
         }
+        // The partition's own clock counts even before the caller's clock has moved (a fresh
+        // process in event-clock mode is still at the epoch).
+        let now = clock.map_or(now, |at| now.max(EventTime(at)));
         let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
         for (hash, alert) in alerts {
             let Some(alert) = alert else { continue };

@@ -303,3 +303,17 @@ fn dropping_a_partition_leaves_exactly_the_others() {
             .all(|(_, i)| i.partition != 1)
     );
 }
+
+#[test]
+fn a_restore_into_a_fresh_event_clock_still_dedupes() {
+    let now = 1_000 * DAY;
+    let (_, changelog) = durable_run(now);
+    // A fresh process in event-clock mode: its own clock is still at the epoch.
+    let mut copy = restored(&changelog, &[0, 1, 2], 0);
+    // Alert a4 names no incident (every fourth does not): redelivered, it is a duplicate.
+    let again = alert("a4", "edr", Severity::ALL[4], now - 4 * 13 * MINUTE);
+    assert_eq!(
+        copy.apply_alert_in(1, &again, EventTime(now)),
+        Applied::Duplicate
+    );
+}

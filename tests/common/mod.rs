@@ -154,6 +154,39 @@ pub async fn produce(topic: &str, records: &[Record]) {
     }
 }
 
+/// Produces `records` in order, each to the partition its key hashes to (unkeyed: any), as
+/// producers keyed by incident id do.
+pub async fn produce_keyed(topic: &str, records: &[Record]) {
+    produce_to(brokers(), topic, records, None).await;
+}
+
+/// Produces `records` to `brokers`, to `partition` or by key.
+pub async fn produce_to(brokers: &str, topic: &str, records: &[Record], partition: Option<i32>) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let mut deliveries = Vec::new();
+    for record in records {
+        let mut future = FutureRecord::<[u8], [u8]>::to(topic);
+        if let Some(partition) = partition {
+            future = future.partition(partition);
+        }
+        if let Some(key) = &record.key {
+            future = future.key(key);
+        }
+        if let Some(payload) = &record.payload {
+            future = future.payload(payload);
+        }
+        deliveries.push(producer.send_result(future).map_err(|(e, _)| e).unwrap());
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+}
+
 /// Reads `count` records of partition 0 of `topic` from the start (dead letters).
 pub fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<OwnedMessage> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -293,6 +326,12 @@ impl Daemon {
         }
     }
 
+    /// SIGKILL: no draining, no commit, no flush.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
@@ -394,6 +433,15 @@ impl Metrics {
             .iter()
             .filter(|(metric, _, _)| metric == name)
             .map(|(_, labels, value)| (labels.clone(), *value))
+            .collect()
+    }
+
+    /// Every series of the families in `names`, keyed by name and labels.
+    pub fn families(&self, names: &[&str]) -> BTreeMap<String, f64> {
+        self.samples
+            .iter()
+            .filter(|(metric, _, _)| names.contains(&metric.as_str()))
+            .map(|(metric, labels, value)| (format!("{metric}{labels:?}"), *value))
             .collect()
     }
 
