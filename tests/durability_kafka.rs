@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Metrics, Record, block_on, create_topic, produce_to, unique};
+use common::{Daemon, Metrics, Record, block_on, produce_to, unique};
 use serde_json::json;
 
 const MINUTE: i64 = 60_000;
@@ -295,6 +295,8 @@ fn the_survivor_of_two_instances_takes_over_and_ends_equal() {
     });
     // Both live: each holds some partitions, and the count gauges add up to the single
     // instance's.
+    // One tick later the incident KPIs are recomputed from everything consumed.
+    std::thread::sleep(Duration::from_millis(1_200));
     let expected = single.scrape().families(&COUNTS);
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -310,7 +312,15 @@ fn the_survivor_of_two_instances_takes_over_and_ends_equal() {
         }
         assert!(
             Instant::now() < deadline,
-            "summed count gauges never matched the single instance's"
+            "summed count gauges never matched the single instance's: in memory {:?} + {:?}; differing: {:?}",
+            ma.get("soc_incidents_in_memory", &[]),
+            mb.get("soc_incidents_in_memory", &[]),
+            expected
+                .iter()
+                .filter(|(k, v)| summed.get(*k) != Some(*v))
+                .map(|(k, v)| (k, v, summed.get(k)))
+                .take(8)
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
