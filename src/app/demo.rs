@@ -1,6 +1,8 @@
 //! `socmetrics demo`: the daemon's pipeline and exporter fed in process by the simulator:
-//! history first (a day by default), so every window has data, then live traffic on the wall
-//! clock.
+//! history first (a day by default: alerts and the case events of the incidents they opened,
+//! in time order), so every window has data and there are open, breached and resolved
+//! incidents, then live traffic on the wall clock — including the later case events of
+//! incidents detected during the history.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +15,15 @@ use crate::config::Config;
 use crate::event::{EventTime, Severity};
 use crate::export::{Exporter, Status, http};
 use crate::pipeline::{Pipeline, TopicRole};
-use crate::sim::Simulator;
+use crate::sim::{Record, Simulator};
 
 use super::daemon::DaemonError;
 
 const STEP: Duration = Duration::from_millis(200);
 const SUMMARY_EVERY: Duration = Duration::from_secs(15);
-/// History records applied between two yields, so signals and scrapes are served meanwhile.
-const HISTORY_CHUNK: usize = 10_000;
+/// History is generated and applied a slice at a time, with a yield between two slices so
+/// signals and scrapes are served meanwhile (and the whole history is never held at once).
+const HISTORY_SLICE_MILLIS: i64 = 5 * 60_000;
 
 /// Runs the demo until `shutdown` is cancelled.
 pub async fn run(
@@ -32,8 +35,11 @@ pub async fn run(
     let mut pipeline = Pipeline::new(&config);
     let mut simulator = Simulator::new(EventTime::now_wall().millis() as u64);
 
-    let (publish, snapshots) =
-        watch::channel(Arc::new(pipeline.snapshot(super::wall_clock(), true)));
+    let start = super::wall_clock();
+    let history_start =
+        start.saturating_sub_millis(i64::try_from(history_length.as_millis()).unwrap_or(i64::MAX));
+    // The pipeline's wall clock never goes backwards: it starts where the history does.
+    let (publish, snapshots) = watch::channel(Arc::new(pipeline.snapshot(history_start, true)));
     let listener = TcpListener::bind(&config.http.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -50,32 +56,38 @@ pub async fn run(
     };
     let server = tokio::spawn(http::serve(listener, exporter, shutdown.clone()));
 
-    let start = super::wall_clock();
-    let history = simulator.alerts_between(
-        start.saturating_sub_millis(i64::try_from(history_length.as_millis()).unwrap_or(i64::MAX)),
-        start,
-    );
     tracing::info!(
-        records = history.len(),
         "demo: replaying simulated SOC traffic of the past {}",
         humantime::format_duration(history_length)
     );
-    for (chunk_index, chunk) in history.chunks(HISTORY_CHUNK).enumerate() {
-        if shutdown.is_cancelled() {
-            break;
+    let mut feed = Feed::new(&config);
+    let mut from = history_start;
+    while from < start && !shutdown.is_cancelled() {
+        let to = EventTime(
+            from.millis()
+                .saturating_add(HISTORY_SLICE_MILLIS)
+                .min(start.millis()),
+        );
+        // History is applied as if it were live: each record at its own time, deadlines
+        // passing between slices, so breaches are counted when they happened and not because
+        // a stage's event was still further down the replay.
+        for record in simulator.records_between(from, to) {
+            let at = record.at;
+            feed.apply(&mut pipeline, record, at);
         }
-        for (offset, record) in chunk.iter().enumerate() {
-            let position = format!("demo/{}", chunk_index * HISTORY_CHUNK + offset);
-            pipeline.step(TopicRole::Alerts, Some(record), start, &position);
-        }
+        pipeline.expire(to);
+        from = to;
         tokio::task::yield_now().await;
     }
     publish.send_replace(Arc::new(pipeline.snapshot(start, true)));
     status.set_ready(true);
-    tracing::info!("demo: metrics at http://{addr}/metrics (Ctrl-C stops)");
+    tracing::info!(
+        alerts = feed.offsets[TopicRole::Alerts.index()],
+        case_events = feed.offsets[TopicRole::Cases.index()],
+        "demo: history replayed; metrics at http://{addr}/metrics (Ctrl-C stops)"
+    );
 
     let mut last = start;
-    let mut offset = history.len();
     let mut step = tokio::time::interval(STEP);
     let mut summary = tokio::time::interval(SUMMARY_EVERY);
     loop {
@@ -84,11 +96,10 @@ pub async fn run(
             _ = summary.tick() => log_summary(&mut pipeline),
             _ = step.tick() => {
                 let wall = super::wall_clock();
-                for record in simulator.alerts_between(last, wall) {
-                    pipeline.step(TopicRole::Alerts, Some(&record), wall, &format!("demo/{offset}"));
-                    offset += 1;
+                for record in simulator.records_between(last, wall) {
+                    feed.apply(&mut pipeline, record, wall);
                 }
-                last = wall;
+                last = last.max(wall);
                 pipeline.expire(wall);
                 publish.send_replace(Arc::new(pipeline.snapshot(wall, true)));
             }
@@ -100,7 +111,32 @@ pub async fn run(
     }
 }
 
-/// One line on the console: alerts in the shortest window, by severity.
+/// The simulator's records into the pipeline, each on its topic, numbered per topic for logs.
+#[derive(Debug)]
+struct Feed {
+    topics: [String; TopicRole::ALL.len()],
+    /// Records applied so far, per topic (by [`TopicRole::index`]).
+    offsets: [u64; TopicRole::ALL.len()],
+}
+
+impl Feed {
+    fn new(config: &Config) -> Self {
+        Self {
+            topics: TopicRole::ALL.map(|role| role.topic(config).to_owned()),
+            offsets: [0; TopicRole::ALL.len()],
+        }
+    }
+
+    /// Steps one record through the pipeline with `wall` as the wall clock.
+    fn apply(&mut self, pipeline: &mut Pipeline, record: Record, wall: EventTime) {
+        let slot = record.role.index();
+        let position = format!("{}/{}", self.topics[slot], self.offsets[slot]);
+        pipeline.step(record.role, Some(&record.payload), wall, &position);
+        self.offsets[slot] += 1;
+    }
+}
+
+/// One line on the console: alerts in the shortest window by severity, and open incidents.
 fn log_summary(pipeline: &mut Pipeline) {
     let snapshot = pipeline.snapshot(super::wall_clock(), true);
     let card = &snapshot.scorecard;
@@ -117,8 +153,12 @@ fn log_summary(pipeline: &mut Pipeline) {
         .map(|s| format!("{}={}", s, by_severity[s.index()]))
         .collect();
     let rejected: u64 = snapshot.topics.iter().flat_map(|t| t.rejected).sum();
+    let incidents = &card.incidents;
+    let open: u64 = incidents.open.iter().flatten().sum();
+    let breached: u64 = incidents.breached_open.iter().flatten().sum();
     tracing::info!(
-        "demo: alerts in the last {}: {} (rejected so far: {rejected})",
+        "demo: alerts in the last {}: {}; open incidents: {open} ({breached} SLA stages \
+         breached); rejected so far: {rejected}",
         window.label,
         counts.join(" ")
     );
