@@ -381,7 +381,11 @@ impl Config {
                 "must be a Kafka topic name (1–249 of [a-zA-Z0-9._-])",
             );
         }
-        require(valid_topic(&self.state_topic()), "topics.state", "must be a Kafka topic name (set it, or a kafka.group_id that makes one)");
+        require(
+            valid_topic(&self.state_topic()),
+            "topics.state",
+            "must be a Kafka topic name (set it, or a kafka.group_id that makes one)",
+        );
         if let Some(topic) = self.topics.dead_letter() {
             require(
                 valid_topic(topic),

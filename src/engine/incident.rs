@@ -69,8 +69,12 @@ pub enum EventKey {
     Implicit { status: Status, at: i64 },
     /// A case event's own `event_id`.
     Explicit(Box<str>),
-    /// An alert, by a hash of its `alert_id`.
-    Alert(u64),
+    /// An alert: a hash of its `alert_id`, when it fired, and its source (interned).
+    Alert {
+        hash: u64,
+        detected_at: i64,
+        source: u32,
+    },
 }
 
 impl EventKey {
@@ -261,12 +265,15 @@ impl Incident {
     }
 
     /// Applies an alert naming this incident; false when the alert was already applied.
-    pub fn apply_alert(&mut self, alert: &Alert<'_>, alert_hash: u64) -> bool {
-        let key = EventKey::Alert(alert_hash);
-        if self.events.contains(&key) {
+    pub fn apply_alert(&mut self, alert: &Alert<'_>, alert_hash: u64, source: u32) -> bool {
+        if self.has_alert(alert_hash) {
             return false;
         }
-        self.events.push(key);
+        self.events.push(EventKey::Alert {
+            hash: alert_hash,
+            detected_at: alert.detected_at.millis(),
+            source,
+        });
         self.detected = self.detected.min(alert.detected_at.millis());
         if let Some(occurred) = alert.occurred_at {
             self.occurred = self.occurred.min(occurred.millis());
@@ -280,7 +287,9 @@ impl Incident {
 
     /// Whether this alert was applied to the incident.
     pub fn has_alert(&self, alert_hash: u64) -> bool {
-        self.events.contains(&EventKey::Alert(alert_hash))
+        self.events
+            .iter()
+            .any(|key| matches!(key, EventKey::Alert { hash, .. } if *hash == alert_hash))
     }
 
     /// The latest case event's severity, else the highest of its alerts'.
@@ -348,6 +357,18 @@ impl Incident {
             Stage::Acknowledge => self.acknowledged,
             Stage::Resolve => self.resolved,
         }
+    }
+
+    /// Its alerts: (detected_at, source id).
+    pub fn alerts(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+        self.events.iter().filter_map(|key| match key {
+            EventKey::Alert {
+                detected_at,
+                source,
+                ..
+            } => Some((*detected_at, *source)),
+            _ => None,
+        })
     }
 
     /// When the incident last changed: what retention counts from once it is closed.

@@ -193,7 +193,12 @@ impl Lifecycle {
     }
 
     /// Changelog records of the incidents changed (or let go) since the last call.
-    pub fn take_changes(&mut self) -> Vec<StateRecord> {
+    pub fn take_changes(&mut self, sources: &LabelValues) -> Vec<StateRecord> {
+        let names = state::Names {
+            analyst: |id| self.analysts.value(id).to_string(),
+            root_cause: |id| self.root_causes.value(id).to_string(),
+            source: |id| sources.value(id).to_string(),
+        };
         let mut changed = std::mem::take(&mut self.changed);
         changed.sort_unstable();
         changed.dedup();
@@ -204,13 +209,7 @@ impl Lifecycle {
                     .incidents
                     .get(&key)
                     .filter(|i| i.partition == partition)
-                    .map(|incident| {
-                        state::encode_incident(
-                            incident,
-                            |id| self.analysts.value(id).to_string(),
-                            |id| self.root_causes.value(id).to_string(),
-                        )
-                    });
+                    .map(|incident| state::encode_incident(incident, &names));
                 StateRecord {
                     partition,
                     key: state::incident_key(&key),
@@ -226,18 +225,19 @@ impl Lifecycle {
         partition: i32,
         key: &str,
         value: Option<&[u8]>,
+        sources: &mut LabelValues,
     ) -> Result<(), StateError> {
         let Some(bytes) = value else {
             self.incidents.remove(key);
             return Ok(());
         };
         let (analysts, root_causes) = (&mut self.analysts, &mut self.root_causes);
-        let mut incident = state::decode_incident(
-            key,
-            bytes,
-            |name| analysts.intern(name),
-            |name| root_causes.intern(name),
-        )?;
+        let mut names = state::Names {
+            analyst: |name: &str| analysts.intern(name),
+            root_cause: |name: &str| root_causes.intern(name),
+            source: |name: &str| sources.intern(name),
+        };
+        let mut incident = state::decode_incident(key, bytes, &mut names)?;
         incident.partition = partition;
         self.incidents.insert(Box::from(key), incident);
         Ok(())
@@ -267,7 +267,14 @@ impl Lifecycle {
     }
 
     /// Joins an alert naming an incident to it.
-    pub fn apply_alert(&mut self, partition: i32, alert: &Alert<'_>, alert_hash: u64, now: i64) {
+    pub fn apply_alert(
+        &mut self,
+        partition: i32,
+        alert: &Alert<'_>,
+        alert_hash: u64,
+        source: u32,
+        now: i64,
+    ) {
         let Some(incident_id) = alert.incident_id.as_deref() else {
             return;
         };
@@ -275,7 +282,7 @@ impl Lifecycle {
         let created = !self.incidents.contains_key(&key);
         let incident = self.incidents.entry(key.clone()).or_default();
         incident.partition = partition;
-        if incident.apply_alert(alert, alert_hash) {
+        if incident.apply_alert(alert, alert_hash, source) {
             let (counters, skewed) = (&mut self.counters, &mut self.skewed);
             after_change(
                 incident,

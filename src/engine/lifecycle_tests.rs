@@ -40,7 +40,7 @@ fn case(lifecycle: &mut Lifecycle, json: &str, now: i64) -> bool {
 fn alert(lifecycle: &mut Lifecycle, json: &str, now: i64) {
     let alert = decode_alert(json).expect("valid alert");
     let hash = crate::engine::id_hash(&alert.alert_id);
-    lifecycle.apply_alert(0, &alert, hash, now);
+    lifecycle.apply_alert(0, &alert, hash, 0, now);
 }
 
 fn only(lifecycle: &Lifecycle) -> &Incident {

@@ -195,7 +195,7 @@ impl Engine {
                 .push((partition, alert_hash, source, alert.severity, detected_at));
         }
         self.lifecycle
-            .apply_alert(partition, alert, alert_hash, now.millis());
+            .apply_alert(partition, alert, alert_hash, source, now.millis());
         Applied::Counted
     }
 
@@ -252,7 +252,7 @@ impl Engine {
     /// The changelog records of everything changed since the last call.
     pub fn take_changes(&mut self) -> Vec<StateRecord> {
         let pending = std::mem::take(&mut self.pending);
-        let mut records = self.lifecycle.take_changes();
+        let mut records = self.lifecycle.take_changes(&self.sources);
         for (partition, hash, source, severity, detected_at) in pending.alerts {
             records.push(StateRecord {
                 partition,
@@ -303,7 +303,10 @@ impl Engine {
         for (key, value) in records {
             match state::parse_key(key) {
                 Some(StateKey::Incident(incident)) => {
-                    if let Err(error) = self.lifecycle.restore(partition, incident, value) {
+                    if let Err(error) =
+                        self.lifecycle
+                            .restore(partition, incident, value, &mut self.sources)
+                    {
                         errors.push(error);
                     }
                 }

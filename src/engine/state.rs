@@ -44,9 +44,16 @@ struct StoredLatest<T> {
 
 #[derive(Serialize, Deserialize)]
 enum StoredKey<'a> {
-    Implicit { status: u8, at: i64 },
+    Implicit {
+        status: u8,
+        at: i64,
+    },
     Explicit(&'a str),
-    Alert(u64),
+    Alert {
+        hash: u64,
+        detected_at: i64,
+        source: &'a str,
+    },
 }
 
 /// An incident as the changelog keeps it: enums as their index, names as text.
@@ -102,12 +109,30 @@ fn option_index<T>(value: Option<T>, index: impl Fn(T) -> usize) -> u8 {
     value.map_or(NONE, |v| index(v) as u8)
 }
 
-/// Encodes an incident; `name` resolves interned analyst and root-cause ids.
-pub fn encode_incident(
-    incident: &Incident,
-    analyst: impl Fn(u32) -> String,
-    root_cause: impl Fn(u32) -> String,
-) -> Vec<u8> {
+/// Resolves interned ids to names (encoding) or names to ids (decoding).
+#[derive(Debug)]
+pub struct Names<A, R, S> {
+    pub analyst: A,
+    pub root_cause: R,
+    pub source: S,
+}
+
+/// Encodes an incident; `names` resolves interned analyst, root-cause and source ids.
+pub fn encode_incident<A, R, S>(incident: &Incident, names: &Names<A, R, S>) -> Vec<u8>
+where
+    A: Fn(u32) -> String,
+    R: Fn(u32) -> String,
+    S: Fn(u32) -> String,
+{
+    let (analyst, root_cause) = (&names.analyst, &names.root_cause);
+    let sources: Vec<String> = incident
+        .events
+        .iter()
+        .map(|key| match key {
+            EventKey::Alert { source, .. } => (names.source)(*source),
+            _ => String::new(),
+        })
+        .collect();
     let analyst_name = incident.assignee.get().map(&analyst).unwrap_or_default();
     let root_cause_name = incident
         .root_cause
@@ -134,13 +159,20 @@ pub fn encode_incident(
         events: incident
             .events
             .iter()
-            .map(|key| match key {
+            .zip(&sources)
+            .map(|(key, source)| match key {
                 EventKey::Implicit { status, at } => StoredKey::Implicit {
                     status: status.index() as u8,
                     at: *at,
                 },
                 EventKey::Explicit(id) => StoredKey::Explicit(id),
-                EventKey::Alert(hash) => StoredKey::Alert(*hash),
+                EventKey::Alert {
+                    hash, detected_at, ..
+                } => StoredKey::Alert {
+                    hash: *hash,
+                    detected_at: *detected_at,
+                    source: source.as_str(),
+                },
             })
             .collect(),
     };
@@ -175,13 +207,17 @@ fn latest<T, U>(
     })
 }
 
-/// Decodes an incident; `intern` turns analyst and root-cause names back into ids.
-pub fn decode_incident(
+/// Decodes an incident; `names` turns analyst, root-cause and source names back into ids.
+pub fn decode_incident<A, R, S>(
     key: &str,
     bytes: &[u8],
-    mut analyst: impl FnMut(&str) -> u32,
-    mut root_cause: impl FnMut(&str) -> u32,
-) -> Result<Incident, StateError> {
+    names: &mut Names<A, R, S>,
+) -> Result<Incident, StateError>
+where
+    A: FnMut(&str) -> u32,
+    R: FnMut(&str) -> u32,
+    S: FnMut(&str) -> u32,
+{
     let corrupt = |e: postcard::Error| StateError::Corrupt {
         key: key.to_owned(),
         reason: e.to_string(),
@@ -197,7 +233,15 @@ pub fn decode_incident(
                     at: *at,
                 },
                 StoredKey::Explicit(id) => EventKey::Explicit(Box::from(*id)),
-                StoredKey::Alert(hash) => EventKey::Alert(*hash),
+                StoredKey::Alert {
+                    hash,
+                    detected_at,
+                    source,
+                } => EventKey::Alert {
+                    hash: *hash,
+                    detected_at: *detected_at,
+                    source: (names.source)(source),
+                },
             })
         })
         .collect::<Result<Vec<_>, StateError>>()?;
@@ -216,11 +260,19 @@ pub fn decode_incident(
             pick_option(Disposition::ALL, d, key)
         })?,
         assignee: latest(record.assignee, |name| {
-            Ok(if assignee_set { analyst(name) } else { 0 })
+            Ok(if assignee_set {
+                (names.analyst)(name)
+            } else {
+                0
+            })
         })?,
         detection: latest(record.detection, |d| pick_option(Detection::ALL, d, key))?,
         root_cause: latest(record.root_cause, |name| {
-            Ok(if root_cause_set { root_cause(name) } else { 0 })
+            Ok(if root_cause_set {
+                (names.root_cause)(name)
+            } else {
+                0
+            })
         })?,
         cost: latest(record.cost, Ok)?,
         flags: record.flags,
@@ -305,22 +357,26 @@ mod tests {
             incident.apply_case(&case, "I", assignee, root);
         }
         incident.alert_severity = Some(Severity::Low);
-        incident.events.push(EventKey::Alert(42));
-        let bytes = encode_incident(
-            &incident,
-            |id| format!("analyst{id}"),
-            |id| format!("cause{id}"),
-        );
+        incident.events.push(EventKey::Alert {
+            hash: 42,
+            detected_at: 900,
+            source: 5,
+        });
+        let names = Names {
+            analyst: |id| format!("analyst{id}"),
+            root_cause: |id| format!("cause{id}"),
+            source: |id| format!("tool{id}"),
+        };
+        let bytes = encode_incident(&incident, &names);
         assert!(bytes.len() < 120, "{} bytes", bytes.len());
-        let back = decode_incident(
-            "I",
-            &bytes,
-            |name| if name == "analyst3" { 3 } else { 0 },
-            |name| if name == "cause9" { 9 } else { 0 },
-        )
-        .unwrap();
+        let mut back_names = Names {
+            analyst: |name: &str| if name == "analyst3" { 3 } else { 0 },
+            root_cause: |name: &str| if name == "cause9" { 9 } else { 0 },
+            source: |name: &str| if name == "tool5" { 5 } else { 0 },
+        };
+        let back = decode_incident("I", &bytes, &mut back_names).unwrap();
         assert_eq!(format!("{back:?}"), format!("{incident:?}"));
-        assert!(decode_incident("I", &bytes[..bytes.len() / 2], |_| 0, |_| 0).is_err());
+        assert!(decode_incident("I", &bytes[..bytes.len() / 2], &mut back_names).is_err());
     }
 
     #[test]
