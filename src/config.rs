@@ -10,8 +10,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::engine::scorecard::ScorecardSettings;
 use crate::engine::sla::SlaPolicy;
 use crate::engine::{EngineSettings, Window};
+use crate::event::Detection;
 
 /// Why the configuration cannot be used. Each message names the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,8 @@ pub struct Config {
     pub clock: ClockConfig,
     pub windows: WindowsConfig,
     pub sla: SlaConfig,
+    pub kpis: KpisConfig,
+    pub cost: CostConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
 }
@@ -62,6 +66,60 @@ impl Default for SlaConfig {
             resolve: targets(["4h", "24h", "72h", "7d", "14d"]),
         }
     }
+}
+
+/// Scorecard choices (PRODUCT.md §4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpisConfig {
+    /// `detection` values that count as found by the SOC in `soc_detection_ratio`.
+    pub detected_by: Vec<Detection>,
+}
+
+impl Default for KpisConfig {
+    fn default() -> Self {
+        Self {
+            detected_by: vec![Detection::Alert, Detection::Hunt],
+        }
+    }
+}
+
+/// The cost model for incidents resolved without a reported `cost`:
+/// `hourly_rate × handling hours + base[severity]`, handling hours running from
+/// acknowledgement (else detection) to resolution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostConfig {
+    /// Analyst cost per hour, in the currency of reported costs.
+    pub hourly_rate: f64,
+    /// Fixed cost per incident by severity.
+    pub base: SeverityAmounts,
+}
+
+impl Default for CostConfig {
+    fn default() -> Self {
+        Self {
+            hourly_rate: 60.0,
+            base: SeverityAmounts {
+                critical: 1000.0,
+                high: 400.0,
+                medium: 150.0,
+                low: 50.0,
+                informational: 10.0,
+            },
+        }
+    }
+}
+
+/// One amount per severity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityAmounts {
+    pub critical: f64,
+    pub high: f64,
+    pub medium: f64,
+    pub low: f64,
+    pub informational: f64,
 }
 
 /// One duration per severity.
@@ -442,6 +500,19 @@ impl Config {
             "limits.max_label_length",
             "must be greater than 0",
         );
+        let amounts = [
+            self.cost.hourly_rate,
+            self.cost.base.critical,
+            self.cost.base.high,
+            self.cost.base.medium,
+            self.cost.base.low,
+            self.cost.base.informational,
+        ];
+        require(
+            amounts.iter().all(|a| a.is_finite() && *a >= 0.0),
+            "cost",
+            "amounts must be non-negative numbers",
+        );
         require(
             self.limits.max_incidents > 0,
             "limits.max_incidents",
@@ -505,6 +576,21 @@ impl Config {
                 targets: [self.sla.acknowledge.millis(), self.sla.resolve.millis()],
             },
             max_incidents: self.limits.max_incidents,
+            scorecard: ScorecardSettings {
+                detected_by: [
+                    Detection::Alert,
+                    Detection::Hunt,
+                    Detection::UserReport,
+                    Detection::External,
+                ]
+                .map(|d| self.kpis.detected_by.contains(&d)),
+                repeat_lookback_millis: self.windows.repeat_lookback.millis,
+                hourly_rate: self.cost.hourly_rate,
+                base_cost: {
+                    let b = &self.cost.base;
+                    [b.informational, b.low, b.medium, b.high, b.critical]
+                },
+            },
         }
     }
 

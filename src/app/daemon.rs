@@ -4,7 +4,8 @@
 //! Lifecycle of the loop:
 //! 1. check the input topics (same partition count), create or check the changelog, subscribe;
 //! 2. on an assignment (paused by the rebalance callback): `/readyz` 503, read each new
-//!    partition's changelog into the state, resume the partition, `/readyz` 200;
+//!    partition's changelog into the state, resume the partition, `/readyz` 200 (503 until
+//!    the first assignment is restored, or 30 s without one);
 //! 3. take whatever records are ready (a batch) of restored partitions, apply each, then write
 //!    the batch's state changes to the changelog and its dead letters, wait until the broker
 //!    acknowledged all of them, and only then store the batch's offsets;
@@ -43,6 +44,10 @@ const MAX_BATCH: usize = 2048;
 const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// Wall-clock tick: slide windows, pass deadlines, refresh lag, expire state.
 const TICK: Duration = Duration::from_millis(500);
+/// Ready without any assignment after this long: an instance the group gives nothing.
+const READY_WITHOUT_ASSIGNMENT: Duration = Duration::from_secs(30);
+/// How long the last changes may take to reach the changelog at shutdown.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the brokers are asked whether they answer.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
 
@@ -111,7 +116,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         dead_letter = config.topics.dead_letter().unwrap_or("none"),
         "consuming"
     );
-    status.set_ready(true);
     tasks.spawn(probe_brokers(
         Arc::clone(&consumer),
         config.topics.alerts.clone(),
@@ -131,13 +135,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         state_topic: &state_topic,
         owned: BTreeMap::new(),
         lag: Vec::new(),
+        started: Instant::now(),
+        assigned_once: false,
     };
     let consumed = owner.consume(control).await;
     // Whatever changed last (a final tick) is made durable before the final commit.
     let last = owner.pipeline.take_changes();
-    if !last.is_empty() {
-        owner.write_durably(last).await;
-    }
+    let deadline = CancellationToken::new();
+    let expire = deadline.clone();
+    tasks.spawn(async move {
+        tokio::time::sleep(DRAIN_DEADLINE).await;
+        expire.cancel();
+    });
+    owner.write_durably(last, &deadline).await;
+    deadline.cancel();
 
     status.set_ready(false);
     match consumer.commit_consumer_state(CommitMode::Sync) {
@@ -215,6 +226,9 @@ struct Owner<'a> {
     state_topic: &'a str,
     owned: BTreeMap<i32, Owned>,
     lag: Vec<(String, i32, i64)>,
+    started: Instant,
+    /// Ready (`/readyz` 200) once the first assignment is restored.
+    assigned_once: bool,
 }
 
 impl Owner<'_> {
@@ -238,8 +252,11 @@ impl Owner<'_> {
                     let wall = super::wall_clock();
                     self.pipeline.expire(wall);
                     let changes = self.pipeline.take_changes();
-                    if !changes.is_empty() {
-                        self.write_durably(changes).await;
+                    self.write_durably(changes, self.shutdown).await;
+                    if !self.assigned_once && self.started.elapsed() > READY_WITHOUT_ASSIGNMENT {
+                        // No partitions for us (more instances than partitions): nothing to restore.
+                        self.assigned_once = true;
+                        self.status.set_ready(true);
                     }
                     self.lag = consumer::lag(consumer);
                     self.publish_snapshot(wall, true);
@@ -292,13 +309,19 @@ impl Owner<'_> {
                         processed.insert((message.topic().to_owned(), partition), message.offset());
                     }
                     let changes = self.pipeline.take_changes();
-                    let (sent, ()) = futures::join!(futures::future::join_all(letters), self.write_durably(changes));
+                    let (sent, durable) = futures::join!(
+                        futures::future::join_all(letters),
+                        self.write_durably(changes, self.shutdown)
+                    );
                     for (topic, partition, offset, sent) in sent {
                         if let Err((error, _)) = sent {
                             tracing::error!(%error, topic, partition, offset, "dead letter not delivered");
                         }
                     }
                     let processed: Vec<_> = processed.into_iter().map(|((t, p), o)| (t, p, o)).collect();
+                    if !durable {
+                        return Ok(());
+                    }
                     if let Err(error) = consumer::store_processed(consumer, &processed) {
                         tracing::warn!(%error, "cannot store offsets (partition revoked?)");
                     }
@@ -318,21 +341,31 @@ impl Owner<'_> {
     }
 
     /// Writes state records to the changelog, retrying until the broker has them all: the
-    /// offsets they cover must not be committed before.
-    async fn write_durably(&self, records: Vec<StateRecord>) {
+    /// offsets they cover must not be stored before. False when `stop` came first (the
+    /// records will be read again from the inputs after a restart).
+    async fn write_durably(&self, records: Vec<StateRecord>, stop: &CancellationToken) -> bool {
         if records.is_empty() {
-            return;
+            return true;
         }
         let mut delay = Duration::from_millis(100);
         loop {
-            match self.writer.write(records.clone()).await {
-                Ok(_) => return,
-                Err(error) => {
-                    tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
+            tokio::select! {
+                written = self.writer.write(records.clone()) => match written {
+                    Ok(_) => return true,
+                    Err(error) => {
+                        tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
+                    }
+                },
+                () = stop.cancelled() => {
+                    tracing::warn!("stopping before the changelog acknowledged a batch; its offsets stay uncommitted");
+                    return false;
                 }
             }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = stop.cancelled() => return false,
+            }
+            delay = (delay * 2).min(Duration::from_secs(10));
         }
     }
 
@@ -387,6 +420,7 @@ impl Owner<'_> {
                     "assignment restored"
                 );
                 self.publish_snapshot(super::wall_clock(), true);
+                self.assigned_once = true;
                 self.status.set_ready(true);
             }
         }

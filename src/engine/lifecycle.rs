@@ -55,6 +55,7 @@ pub struct LifecycleSettings {
     pub max_incidents: usize,
     pub max_label_values: usize,
     pub max_label_length: usize,
+    pub scorecard: super::scorecard::ScorecardSettings,
 }
 
 /// A Prometheus histogram of one duration: cumulative over the process's life.
@@ -125,6 +126,8 @@ pub struct IncidentCard {
     pub breached_open: [[u64; 2]; SLOTS],
     pub counters: Counters,
     pub in_memory: u64,
+    /// Detection quality, cost and workload.
+    pub scorecard: super::scorecard::Scorecard,
 }
 
 /// The incidents in memory.
@@ -248,6 +251,11 @@ impl Lifecycle {
         self.incidents
             .retain(|_, incident| incident.partition != partition);
         self.changed.retain(|(p, _)| *p != partition);
+    }
+
+    /// (label, values folded into `other`) of the analyst label.
+    pub fn analyst_overflow(&self) -> (&'static str, u64) {
+        (self.analysts.name(), self.analysts.overflowed())
     }
 
     /// The analyst name of an interned id.
@@ -395,7 +403,26 @@ impl Lifecycle {
     }
 
     /// Recomputes every incident KPI at `now` from the incidents in memory.
-    pub fn card(&mut self, now: i64) -> IncidentCard {
+    pub fn card(&mut self, now: i64, sources: &LabelValues) -> IncidentCard {
+        let with_tenants: Vec<(&str, &Incident)> = self
+            .incidents
+            .iter()
+            .map(|(key, incident)| {
+                (
+                    key.rsplit_once('\u{1f}').map_or("", |(tenant, _)| tenant),
+                    incident,
+                )
+            })
+            .collect();
+        let scorecard = super::scorecard::compute(
+            &with_tenants,
+            &self.settings.kpi_windows,
+            &self.settings.scorecard,
+            &self.analysts,
+            sources,
+            now,
+        );
+        drop(with_tenants);
         for histogram in &mut self.scratch {
             histogram.reset();
         }
@@ -482,6 +509,7 @@ impl Lifecycle {
             breached_open,
             counters: self.counters.clone(),
             in_memory: self.incidents.len() as u64,
+            scorecard,
         }
     }
 }

@@ -28,7 +28,12 @@ fn lifecycle() -> Lifecycle {
         max_incidents: 1_000,
         max_label_values: 100,
         max_label_length: 64,
+        scorecard: crate::engine::scorecard::ScorecardSettings::default(),
     })
+}
+
+fn no_sources() -> LabelValues {
+    LabelValues::new("source", 10, 64)
 }
 
 /// Applies a case event written as native JSON; `at` and `occurred_at` are offsets from T0.
@@ -83,7 +88,7 @@ fn incident_known_only_from_alerts_is_open_and_new() {
     assert_eq!(incident.duration(Span::Detect), Some(30 * MINUTE));
     assert_eq!(incident.duration(Span::Acknowledge), None);
 
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     assert_eq!(card.open[Severity::High.index()][Status::New.index()], 1);
     assert_eq!(card.per_window[0].incidents[Severity::High.index()], 1);
     assert_eq!(card.per_window[0].incidents[ALL_SLOT], 1);
@@ -137,7 +142,7 @@ fn case_events_before_their_alerts() {
         Some(Severity::High),
         "a case event's severity beats the alerts'"
     );
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     let tta = card.per_window[0].spans[Span::Acknowledge.index()][Severity::High.index()];
     assert_eq!(tta.sum_millis, i128::from(10 * MINUTE));
     // The cumulative histogram observed the duration when first known (0), once.
@@ -181,7 +186,7 @@ fn resolved_then_reopened_then_closed() {
     assert_eq!(incident.duration(Span::Resolve), Some(HOUR));
     // True positive without a contained event: contained = resolved.
     assert_eq!(incident.duration(Span::Contain), Some(HOUR));
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     let medium = Severity::Medium.index();
     assert_eq!(card.counters.reopened[medium], 1);
     assert_eq!(
@@ -199,7 +204,7 @@ fn resolved_then_reopened_then_closed() {
         ),
         now
     ));
-    assert_eq!(lc.card(now).counters.reopened[medium], 1);
+    assert_eq!(lc.card(now, &no_sources()).counters.reopened[medium], 1);
 }
 
 #[test]
@@ -220,7 +225,7 @@ fn a_severity_change_after_detection_moves_the_deadline() {
         now,
     );
     // Low: acknowledge within 24h, met at T0+30m. Deadline T0+24h is after now: not due yet.
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     assert_eq!(
         card.per_window[0].sla[Stage::Acknowledge.index()][ALL_SLOT],
         SlaStats::default()
@@ -245,7 +250,7 @@ fn a_severity_change_after_detection_moves_the_deadline() {
         now,
     );
     assert_eq!(only(&lc).severity(), Some(Severity::Critical));
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     let critical = Severity::Critical.index();
     let ack = card.per_window[0].sla[Stage::Acknowledge.index()][critical];
     assert_eq!((ack.due, ack.met), (1, 0));
@@ -260,7 +265,7 @@ fn a_severity_change_after_detection_moves_the_deadline() {
         0
     );
     lc.advance(T0 + 4 * HOUR + 1);
-    let card = lc.card(T0 + 4 * HOUR + 1);
+    let card = lc.card(T0 + 4 * HOUR + 1, &no_sources());
     assert_eq!(card.breached_open[critical][Stage::Resolve.index()], 1);
     assert_eq!(card.counters.breaches[critical][Stage::Resolve.index()], 1);
     let resolve = card.per_window[0].sla[Stage::Resolve.index()][ALL_SLOT];
@@ -283,7 +288,7 @@ fn deadline_met_exactly_is_not_a_breach() {
         ),
         T0 + HOUR,
     );
-    let card = lc.card(T0 + HOUR);
+    let card = lc.card(T0 + HOUR, &no_sources());
     let ack = card.per_window[0].sla[Stage::Acknowledge.index()][Severity::High.index()];
     assert_eq!((ack.due, ack.met), (1, 1));
     assert_eq!(card.counters.breaches.iter().flatten().sum::<u64>(), 0);
@@ -317,7 +322,7 @@ fn contained_is_missing_unless_true_positive() {
         ),
         now,
     );
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     let contain = card.per_window[0].spans[Span::Contain.index()][ALL_SLOT];
     let dwell = card.per_window[0].spans[Span::Dwell.index()][ALL_SLOT];
     assert_eq!(
@@ -334,7 +339,7 @@ fn contained_is_missing_unless_true_positive() {
         ),
         now,
     );
-    let contain = lc.card(now).per_window[0].spans[Span::Contain.index()][ALL_SLOT];
+    let contain = lc.card(now, &no_sources()).per_window[0].spans[Span::Contain.index()][ALL_SLOT];
     assert_eq!(contain.sum_millis, i128::from(HOUR));
 }
 
@@ -359,7 +364,8 @@ fn negative_durations_clamp_to_zero_and_count_as_clock_skew_once() {
         now,
     );
     assert_eq!(lc.take_skewed(), 0);
-    let ttd = lc.card(now).per_window[0].spans[Span::Detect.index()][Severity::Low.index()];
+    let ttd = lc.card(now, &no_sources()).per_window[0].spans[Span::Detect.index()]
+        [Severity::Low.index()];
     assert_eq!(
         (ttd.count, ttd.sum_millis, ttd.quantiles),
         (1, 0, [0, 0, 0])
@@ -405,7 +411,7 @@ fn window_membership_follows_the_end_of_each_duration() {
         ),
         now,
     );
-    let card = lc.card(now);
+    let card = lc.card(now, &no_sources());
     let (day, week) = (&card.per_window[0], &card.per_window[1]);
     assert_eq!(day.incidents[ALL_SLOT], 0);
     assert_eq!(week.incidents[ALL_SLOT], 2);
@@ -444,7 +450,7 @@ fn quantiles_follow_hdrhistogram_within_a_thousandth() {
             now,
         );
     }
-    let tta = lc.card(now).per_window[0].spans[Span::Acknowledge.index()][ALL_SLOT];
+    let tta = lc.card(now, &no_sources()).per_window[0].spans[Span::Acknowledge.index()][ALL_SLOT];
     assert_eq!(tta.count, 10);
     assert_eq!(seconds((tta.sum_millis / 10) as i64), 330);
     // ⌈0.5·10⌉ = 5th value (5 min), ⌈0.9·10⌉ = 9th (9 min), ⌈0.99·10⌉ = 10th (10 min).
@@ -521,7 +527,7 @@ fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_fi
     lc.advance(T0 + 120 * DAY + 1);
     assert_eq!(lc.len(), 1);
     assert_eq!(lc.incidents().next().unwrap().0, "open");
-    assert_eq!(lc.card(T0).counters.evicted, [1, 0]);
+    assert_eq!(lc.card(T0, &no_sources()).counters.evicted, [1, 0]);
 
     let mut capped = Lifecycle::new(LifecycleSettings {
         max_incidents: 2,
@@ -547,5 +553,5 @@ fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_fi
         ["b", "d"],
         "closed ones go before even an older open one"
     );
-    assert_eq!(capped.card(T0).counters.evicted, [0, 2]);
+    assert_eq!(capped.card(T0, &no_sources()).counters.evicted, [0, 2]);
 }

@@ -7,6 +7,7 @@ pub mod dedupe;
 pub mod incident;
 pub mod labels;
 pub mod lifecycle;
+pub mod scorecard;
 pub mod sla;
 pub mod state;
 
@@ -41,6 +42,7 @@ pub struct EngineSettings {
     pub kpi_windows: Vec<Window>,
     pub sla: SlaPolicy,
     pub max_incidents: usize,
+    pub scorecard: scorecard::ScorecardSettings,
 }
 
 /// What applying one event did.
@@ -86,6 +88,9 @@ pub struct Engine {
     settings: EngineSettings,
     sources: LabelValues,
     alerts: BTreeMap<i32, AlertPartition>,
+    /// `soc_alerts_total` by (source, severity): kept apart from the partitions, so a counter
+    /// never goes down when a partition moves to another instance.
+    alert_totals: BTreeMap<(u32, Severity), u64>,
     /// Largest event time seen per partition: the event clock's share of the changelog.
     clocks: BTreeMap<i32, i64>,
     longest_alert_window: i64,
@@ -110,6 +115,7 @@ impl Engine {
                 settings.max_label_length,
             ),
             alerts: BTreeMap::new(),
+            alert_totals: BTreeMap::new(),
             clocks: BTreeMap::new(),
             longest_alert_window,
             lifecycle: Lifecycle::new(LifecycleSettings {
@@ -119,6 +125,7 @@ impl Engine {
                 max_incidents: settings.max_incidents,
                 max_label_values: settings.max_label_values,
                 max_label_length: settings.max_label_length,
+                scorecard: settings.scorecard.clone(),
             }),
             durable: false,
             pending: Pending::default(),
@@ -178,6 +185,10 @@ impl Engine {
         self.observe(partition, detected_at);
         let source = self.sources.intern(&alert.source);
         let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
+        *self
+            .alert_totals
+            .entry((source, alert.severity))
+            .or_default() += 1;
         let series = self
             .alert_partition(partition)
             .book
@@ -372,24 +383,30 @@ impl Engine {
 
     /// The incident KPIs at `now`, recomputed from the incidents in memory.
     pub fn incident_card(&mut self, now: EventTime) -> IncidentCard {
-        self.lifecycle.card(now.millis())
+        self.lifecycle.card(now.millis(), &self.sources)
     }
 
     /// The alert values at `now`; the incident KPIs are [`Engine::incident_card`], which the
     /// caller paces (it costs a pass over the incidents).
     pub fn scorecard(&self, now: EventTime, incidents: Arc<IncidentCard>) -> Scorecard {
         let mut merged: BTreeMap<(u32, Severity), AlertCounts> = BTreeMap::new();
+        let empty = |source: u32, severity: Severity| AlertCounts {
+            source: Arc::clone(self.sources.value(source)),
+            severity,
+            total: 0,
+            volume: vec![0; self.settings.alert_windows.len()],
+        };
+        for (&(source, severity), total) in &self.alert_totals {
+            merged
+                .entry((source, severity))
+                .or_insert_with(|| empty(source, severity))
+                .total = *total;
+        }
         for partition in self.alerts.values() {
             for (source, severity, series) in partition.book.iter_all() {
                 let counts = merged
                     .entry((source, severity))
-                    .or_insert_with(|| AlertCounts {
-                        source: Arc::clone(self.sources.value(source)),
-                        severity,
-                        total: 0,
-                        volume: vec![0; self.settings.alert_windows.len()],
-                    });
-                counts.total += series.total;
+                    .or_insert_with(|| empty(source, severity));
                 for (volume, window) in counts.volume.iter_mut().zip(&self.settings.alert_windows) {
                     *volume += series.count_after(now.millis().saturating_sub(window.millis));
                 }
@@ -403,7 +420,10 @@ impl Engine {
                 alerts.sort_by(|a, b| (&a.source, a.severity).cmp(&(&b.source, b.severity)));
                 alerts
             },
-            label_overflow: vec![(self.sources.name(), self.sources.overflowed())],
+            label_overflow: vec![
+                (self.sources.name(), self.sources.overflowed()),
+                self.lifecycle.analyst_overflow(),
+            ],
             incidents,
         }
     }

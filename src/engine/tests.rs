@@ -33,6 +33,7 @@ fn settings() -> EngineSettings {
         }],
         sla: sla::SlaPolicy::default(),
         max_incidents: 1000,
+        scorecard: scorecard::ScorecardSettings::default(),
     }
 }
 
@@ -198,7 +199,7 @@ fn sources_past_the_cap_are_other() {
     let card = engine.scorecard(EventTime(now), Default::default());
     assert_eq!(counts(&card, "a", Severity::Low).total, 2);
     assert_eq!(counts(&card, "other", Severity::Low).total, 2);
-    assert_eq!(card.label_overflow, vec![("source", 2)]);
+    assert_eq!(card.label_overflow, vec![("source", 2), ("analyst", 0)]);
 }
 
 /// Applies a mixed stream to a durable engine and returns it with the changelog it wrote.

@@ -194,7 +194,7 @@ fn families(snapshot: &Snapshot, kafka_up: Option<bool>) -> Vec<MetricFamily> {
 
     let mut lag = Family::gauge(
         "soc_kafka_consumer_lag",
-        "Records in the partition not yet consumed (high watermark minus position).",
+        "Records in the partition not yet applied (high watermark minus the offset stored after the last applied batch; librdkafka statistics, every second).",
     );
     for (topic, partition, behind) in &snapshot.lag {
         lag.add(
@@ -458,6 +458,8 @@ fn incident_families(card: &IncidentCard, families: &mut Vec<MetricFamily>) {
     }
     compliance.finish(families);
 
+    scorecard_families(card, families);
+
     let mut in_memory = Family::gauge(
         "soc_incidents_in_memory",
         "Incidents held in memory (open, or closed within retention).",
@@ -471,4 +473,123 @@ fn incident_families(card: &IncidentCard, families: &mut Vec<MetricFamily>) {
     evicted.add(&[("reason", "retention")], counters.evicted[0] as f64);
     evicted.add(&[("reason", "cap")], counters.evicted[1] as f64);
     evicted.finish(families);
+}
+
+fn scorecard_families(card: &IncidentCard, families: &mut Vec<MetricFamily>) {
+    let scorecard = &card.scorecard;
+    let mut fp = Family::gauge(
+        "soc_false_positive_ratio",
+        "Of incidents resolved in the window with a disposition, the share false_positive.",
+    );
+    let mut alert_fp = Family::gauge(
+        "soc_alert_false_positive_ratio",
+        "Of alerts whose incident was resolved in the window with a disposition, the share false_positive, by source.",
+    );
+    let mut detection = Family::gauge(
+        "soc_detection_ratio",
+        "Of true-positive incidents detected in the window, the share found by the SOC (kpis.detected_by).",
+    );
+    let mut escalation = Family::gauge(
+        "soc_escalation_ratio",
+        "Of incidents detected in the window, the share escalated.",
+    );
+    let mut repeats = Family::gauge(
+        "soc_repeat_incidents",
+        "Incidents detected in the window whose (tenant, root_cause) matched an earlier incident within the lookback.",
+    );
+    let mut repeat_ratio = Family::gauge(
+        "soc_repeat_incident_ratio",
+        "Of incidents detected in the window with a root cause, the share that repeat an earlier one.",
+    );
+    let mut threat = Family::gauge(
+        "soc_threat_intel_incidents",
+        "Incidents detected in the window enriched by threat intel.",
+    );
+    let mut threat_ratio = Family::gauge(
+        "soc_threat_intel_ratio",
+        "Of incidents detected in the window, the share enriched by threat intel.",
+    );
+    let mut cost = Family::gauge(
+        "soc_incident_cost",
+        "Sum of the cost of incidents resolved in the window (reported cost, else the cost model).",
+    );
+    let mut resolved = Family::gauge(
+        "soc_analyst_resolved_incidents",
+        "Resolutions in the window, by current assignee.",
+    );
+    let mut alerts = Family::gauge(
+        "soc_analyst_alerts",
+        "Alerts detected in the window on incidents assigned to the analyst.",
+    );
+    let mut busy = Family::gauge(
+        "soc_analyst_busy_ratio",
+        "Share of the window covered by the union of [acknowledged, resolved or now) of the analyst's incidents.",
+    );
+    for (window, kpis) in card.windows.iter().zip(&scorecard.per_window) {
+        let w = window.label.as_str();
+        for slot in 0..=SLOTS {
+            let labels = [("window", w), ("severity", slot_label(slot))];
+            if let Some(value) = kpis.false_positive[slot].value() {
+                fp.add(&labels, value);
+            }
+            if let Some(value) = kpis.escalation[slot].value() {
+                escalation.add(&labels, value);
+            }
+        }
+        for slot in crate::engine::scorecard::cost_slots() {
+            cost.add(
+                &[("window", w), ("severity", slot_label(slot))],
+                kpis.cost[slot],
+            );
+        }
+        for (source, ratio) in &kpis.alert_false_positive {
+            if let Some(value) = ratio.value() {
+                alert_fp.add(&[("window", w), ("source", source)], value);
+            }
+        }
+        if let Some(value) = kpis.detection.value() {
+            detection.add(&[("window", w)], value);
+        }
+        repeats.add(&[("window", w)], kpis.repeat.num as f64);
+        if let Some(value) = kpis.repeat.value() {
+            repeat_ratio.add(&[("window", w)], value);
+        }
+        threat.add(&[("window", w)], kpis.threat_intel.num as f64);
+        if let Some(value) = kpis.threat_intel.value() {
+            threat_ratio.add(&[("window", w)], value);
+        }
+        for (analyst, count) in &kpis.analyst_resolved {
+            resolved.add(&[("window", w), ("analyst", analyst)], *count as f64);
+        }
+        for (analyst, count) in &kpis.analyst_alerts {
+            alerts.add(&[("window", w), ("analyst", analyst)], *count as f64);
+        }
+        for (analyst, share) in &kpis.analyst_busy {
+            busy.add(&[("window", w), ("analyst", analyst)], *share);
+        }
+    }
+    let mut open = Family::gauge(
+        "soc_analyst_open_incidents",
+        "Open incidents by current assignee.",
+    );
+    for (analyst, count) in &scorecard.analyst_open {
+        open.add(&[("analyst", analyst)], *count as f64);
+    }
+    for family in [
+        fp,
+        alert_fp,
+        detection,
+        escalation,
+        repeats,
+        repeat_ratio,
+        threat,
+        threat_ratio,
+        cost,
+        open,
+        resolved,
+        alerts,
+        busy,
+    ] {
+        family.finish(families);
+    }
 }

@@ -95,8 +95,9 @@ pub async fn ensure_topic(
         }
         Some(count) if count != partitions => Err(SourceError::Changelog(format!(
             "changelog topic {topic} has {count} partitions but the inputs have {partitions}; \
-             the changelog must be partitioned like the inputs (delete it to have it recreated, \
-             or set topics.state to a new name)"
+             the changelog must be partitioned like the inputs. Set topics.state to a new topic \
+             (created with {partitions} partitions) and reset the group's offsets to the earliest \
+             to rebuild the state from the inputs"
         ))),
         Some(_) => {
             let described = admin
@@ -112,9 +113,11 @@ pub async fn ensure_topic(
                 .find(|entry| entry.name == "cleanup.policy")
                 .and_then(|entry| entry.value);
             match policy {
-                Some(policy) if policy.contains("compact") => Ok(()),
+                // `compact,delete` would drop state of open incidents after retention.ms.
+                Some(policy) if policy == "compact" => Ok(()),
                 other => Err(SourceError::Changelog(format!(
                     "changelog topic {topic} has cleanup.policy={} but must be compacted \
+                     and only compacted, or state is lost after retention.ms \
                      (kafka-configs --alter --add-config cleanup.policy=compact)",
                     other.unwrap_or_default()
                 ))),

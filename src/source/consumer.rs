@@ -47,8 +47,8 @@ impl ClientContext for SourceContext {
         }
     }
 
-    /// librdkafka's statistics (every `statistics.interval.ms`): consumer lag of every
-    /// partition assigned to us with a known position.
+    /// librdkafka's statistics (every `statistics.interval.ms`): records between each assigned
+    /// partition's high watermark and the offset stored after its last applied batch.
     fn stats(&self, statistics: Statistics) {
         let mut lag: Vec<_> = statistics
             .topics
@@ -57,8 +57,8 @@ impl ClientContext for SourceContext {
                 topic
                     .partitions
                     .values()
-                    .filter(|p| p.partition >= 0 && p.desired && p.consumer_lag >= 0)
-                    .map(|p| (topic.topic.clone(), p.partition, p.consumer_lag))
+                    .filter(|p| p.partition >= 0 && p.desired && p.consumer_lag_stored >= 0)
+                    .map(|p| (topic.topic.clone(), p.partition, p.consumer_lag_stored))
             })
             .collect();
         lag.sort();
@@ -106,10 +106,10 @@ impl ConsumerContext for SourceContext {
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(partitions) = rebalance {
             tracing::info!(partitions = %describe(partitions), "partitions assigned");
-            if partitions.count() == 0 {
-                return;
-            }
-            if let Err(error) = consumer.pause(partitions) {
+            // An empty assignment still tells the owner it may report ready.
+            if partitions.count() > 0
+                && let Err(error) = consumer.pause(partitions)
+            {
                 tracing::error!(%error, "cannot pause newly assigned partitions");
             }
             let _ = self.control.send(Control::Assigned(elements(partitions)));
@@ -149,6 +149,18 @@ pub fn client_config(config: &Config) -> ClientConfig {
     client
 }
 
+/// Consumer settings the offset and rebalance design rests on; `kafka.properties` cannot
+/// change them. Offsets are stored by the owner after the changelog acknowledged a batch
+/// (auto-commit commits only what was stored); KIP-848 gives incremental assignments computed
+/// by the broker, and its range assignor gives an instance the same partition numbers of the
+/// alerts and cases topics.
+const GUARANTEES: [(&str, &str); 4] = [
+    ("enable.auto.commit", "true"),
+    ("enable.auto.offset.store", "false"),
+    ("group.protocol", "consumer"),
+    ("group.remote.assignor", "range"),
+];
+
 /// Creates the consumer and subscribes it to `topics`.
 pub fn subscribe(
     config: &Config,
@@ -157,19 +169,24 @@ pub fn subscribe(
     control: tokio::sync::mpsc::UnboundedSender<Control>,
 ) -> Result<InputConsumer, SourceError> {
     let mut client = ClientConfig::new();
+    // Defaults a user may change, then the user's properties, then what may not change.
     client
         .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", &config.kafka.group_id)
-        .set("enable.auto.commit", "true")
-        .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .set("statistics.interval.ms", "1000")
-        // KIP-848: incremental assignment computed by the broker; the range assignor gives an
-        // instance the same partition numbers of the alerts and cases topics.
-        .set("group.protocol", "consumer")
-        .set("group.remote.assignor", "range");
+        .set("statistics.interval.ms", "1000");
     for (key, value) in &config.kafka.properties {
+        if GUARANTEES.iter().any(|(fixed, _)| fixed == key) {
+            tracing::warn!(
+                key,
+                "kafka.properties cannot override this consumer setting; ignored"
+            );
+        } else {
+            client.set(key, value);
+        }
+    }
+    client.set("group.id", &config.kafka.group_id);
+    for (key, value) in GUARANTEES {
         client.set(key, value);
     }
     client.set_log_level(RDKafkaLogLevel::Warning);
