@@ -38,6 +38,9 @@ pub struct Config {
     pub sla: SlaConfig,
     pub kpis: KpisConfig,
     pub cost: CostConfig,
+    pub coverage: CoverageConfig,
+    pub posture: PostureConfig,
+    pub compliance: ComplianceConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
 }
@@ -107,6 +110,213 @@ impl Default for CostConfig {
                 low: 50.0,
                 informational: 10.0,
             },
+        }
+    }
+}
+
+/// Which inventory assets count as monitored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoverageConfig {
+    /// An asset whose logs were not seen for this long is unmonitored.
+    pub max_silence: Span,
+}
+
+impl Default for CoverageConfig {
+    fn default() -> Self {
+        Self {
+            max_silence: Span::must("24h"),
+        }
+    }
+}
+
+/// Weights of `soc_posture_score`'s parts (renormalised over the parts that exist).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostureConfig {
+    pub detection: f64,
+    pub sla_acknowledge: f64,
+    pub sla_resolve: f64,
+    pub coverage: f64,
+    pub false_positive: f64,
+}
+
+impl Default for PostureConfig {
+    fn default() -> Self {
+        Self {
+            detection: 1.0,
+            sla_acknowledge: 1.0,
+            sla_resolve: 1.0,
+            coverage: 1.0,
+            false_positive: 1.0,
+        }
+    }
+}
+
+/// A comparison of a compliance objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    #[serde(rename = "<")]
+    Below,
+    #[serde(rename = "<=")]
+    AtMost,
+    #[serde(rename = ">")]
+    Above,
+    #[serde(rename = ">=")]
+    AtLeast,
+}
+
+impl Comparison {
+    pub fn holds(self, value: f64, target: f64) -> bool {
+        match self {
+            Comparison::Below => value < target,
+            Comparison::AtMost => value <= target,
+            Comparison::Above => value > target,
+            Comparison::AtLeast => value >= target,
+        }
+    }
+}
+
+/// One compliance objective: a KPI series compared with a target (PRODUCT.md §4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objective {
+    pub framework: String,
+    pub control: String,
+    /// A gauge name without `soc_` (`sla_compliance_ratio`).
+    pub kpi: String,
+    /// Labels that pick one series of the gauge.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub op: Comparison,
+    pub target: f64,
+}
+
+/// `[[compliance.objectives]]`; the defaults are NIST CSF 2.0 and ISO/IEC 27001:2022 sets,
+/// documented control by control in docs/kpis.md.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    pub objectives: Vec<Objective>,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        let objective =
+            |framework: &str, control: &str, kpi: &str, labels: &[(&str, &str)], op, target| {
+                Objective {
+                    framework: framework.into(),
+                    control: control.into(),
+                    kpi: kpi.into(),
+                    labels: labels
+                        .iter()
+                        .map(|(k, v)| ((*k).into(), (*v).into()))
+                        .collect(),
+                    op,
+                    target,
+                }
+            };
+        let month = [("window", "30d"), ("severity", "all")];
+        let ack = [
+            ("window", "30d"),
+            ("severity", "all"),
+            ("stage", "acknowledge"),
+        ];
+        let resolve = [("window", "30d"), ("severity", "all"), ("stage", "resolve")];
+        let critical = [("window", "30d"), ("severity", "critical")];
+        let repeats = [("window", "30d")];
+        use Comparison::*;
+        Self {
+            objectives: vec![
+                objective(
+                    "nist_csf_2.0",
+                    "DE.CM-01",
+                    "coverage_gap_ratio",
+                    &[],
+                    AtMost,
+                    0.05,
+                ),
+                objective(
+                    "nist_csf_2.0",
+                    "DE.AE-02",
+                    "mean_time_to_detect_seconds",
+                    &month,
+                    AtMost,
+                    86_400.0,
+                ),
+                objective(
+                    "nist_csf_2.0",
+                    "RS.MA-02",
+                    "sla_compliance_ratio",
+                    &ack,
+                    AtLeast,
+                    0.9,
+                ),
+                objective(
+                    "nist_csf_2.0",
+                    "RS.MI-01",
+                    "mean_time_to_contain_seconds",
+                    &critical,
+                    AtMost,
+                    14_400.0,
+                ),
+                objective(
+                    "nist_csf_2.0",
+                    "RS.MI-02",
+                    "sla_compliance_ratio",
+                    &resolve,
+                    AtLeast,
+                    0.9,
+                ),
+                objective(
+                    "nist_csf_2.0",
+                    "ID.IM-03",
+                    "repeat_incident_ratio",
+                    &repeats,
+                    AtMost,
+                    0.1,
+                ),
+                objective(
+                    "iso_27001_2022",
+                    "A.8.16",
+                    "coverage_gap_ratio",
+                    &[],
+                    AtMost,
+                    0.05,
+                ),
+                objective(
+                    "iso_27001_2022",
+                    "A.5.25",
+                    "sla_compliance_ratio",
+                    &ack,
+                    AtLeast,
+                    0.9,
+                ),
+                objective(
+                    "iso_27001_2022",
+                    "A.5.26",
+                    "sla_compliance_ratio",
+                    &resolve,
+                    AtLeast,
+                    0.9,
+                ),
+                objective(
+                    "iso_27001_2022",
+                    "A.5.24",
+                    "mean_time_to_resolve_seconds",
+                    &critical,
+                    AtMost,
+                    14_400.0,
+                ),
+                objective(
+                    "iso_27001_2022",
+                    "A.5.27",
+                    "repeat_incident_ratio",
+                    &repeats,
+                    AtMost,
+                    0.1,
+                ),
+            ],
         }
     }
 }
@@ -576,6 +786,14 @@ impl Config {
                 targets: [self.sla.acknowledge.millis(), self.sla.resolve.millis()],
             },
             max_incidents: self.limits.max_incidents,
+            max_silence_millis: self.coverage.max_silence.millis,
+            posture_weights: [
+                self.posture.detection,
+                self.posture.sla_acknowledge,
+                self.posture.sla_resolve,
+                self.posture.coverage,
+                self.posture.false_positive,
+            ],
             scorecard: ScorecardSettings {
                 detected_by: [
                     Detection::Alert,

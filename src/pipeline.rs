@@ -177,7 +177,7 @@ impl Pipeline {
         wall: EventTime,
         position: &str,
     ) -> Outcome {
-        self.step_in(role, 0, payload, wall, position)
+        self.step_in(role, 0, None, payload, wall, position)
     }
 
     /// [`Pipeline::step`] for a record of an input partition: its state lives (and is made
@@ -186,6 +186,7 @@ impl Pipeline {
         &mut self,
         role: TopicRole,
         partition: i32,
+        key: Option<&[u8]>,
         payload: Option<&[u8]>,
         wall: EventTime,
         position: &str,
@@ -209,8 +210,30 @@ impl Pipeline {
                     let now = self.clock.now(wall);
                     self.engine.apply_case_in(partition, &case, now)
                 }),
-            // Consumed only once their issues land; counted so nothing is silently dropped.
-            TopicRole::Inventory | TopicRole::Telemetry => Ok(Applied::Counted),
+            // A tombstone on the compacted inventory removes the asset named by its key.
+            TopicRole::Inventory if payload.is_none_or(<[u8]>::is_empty) => {
+                match key
+                    .and_then(|k| std::str::from_utf8(k).ok())
+                    .filter(|k| !k.is_empty())
+                {
+                    Some(asset_id) => Ok(self.engine.remove_asset(asset_id)),
+                    None => Err(Rejection::new(
+                        RejectReason::MissingField,
+                        "inventory tombstone without an asset id key",
+                    )),
+                }
+            }
+            TopicRole::Inventory => formats::guard::check(payload, self.limits)
+                .and_then(formats::native::decode_inventory)
+                .map(|record| self.engine.apply_inventory(&record)),
+            TopicRole::Telemetry => formats::guard::check(payload, self.limits)
+                .and_then(formats::native::decode_telemetry)
+                .map(|beat| {
+                    self.clock.observe_event(beat.at);
+                    health.last_event = health.last_event.max(Some(beat.at));
+                    let now = self.clock.now(wall);
+                    self.engine.apply_telemetry(&beat, now)
+                }),
         };
         health.rejected[RejectReason::ClockSkew.index()] += self.engine.take_skewed();
         match outcome {
@@ -379,6 +402,39 @@ mod tests {
             card.per_window[0].spans[crate::engine::incident::Span::Acknowledge.index()][high];
         assert_eq!((tta.count, tta.sum_millis), (1, 60_000));
         assert_eq!(snapshot.topics[TopicRole::Cases.index()].duplicate, 1);
+    }
+
+    #[test]
+    fn inventory_tombstones_and_telemetry_move_coverage() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(0);
+        for asset in ["a", "b", "c"] {
+            let record = format!(r#"{{"asset_id":"{asset}"}}"#).into_bytes();
+            p.step_in(
+                TopicRole::Inventory,
+                0,
+                Some(asset.as_bytes()),
+                Some(&record),
+                wall,
+                "0/0",
+            );
+        }
+        p.step_in(TopicRole::Inventory, 0, Some(b"c"), None, wall, "0/3");
+        let outcome = p.step_in(TopicRole::Inventory, 0, None, None, wall, "0/4");
+        assert!(matches!(outcome, Outcome::Rejected(r) if r.reason == RejectReason::MissingField));
+        p.step(
+            TopicRole::Telemetry,
+            Some(br#"{"asset_id":"a","at":90000000}"#),
+            wall,
+            "0/0",
+        );
+        let coverage = p.snapshot(wall, true).scorecard.coverage;
+        assert_eq!((coverage.inventory, coverage.monitored), (2, 1));
+        assert_eq!(
+            p.snapshot(wall, true).scorecard.now,
+            EventTime(90_000_000),
+            "telemetry moves the event clock"
+        );
     }
 
     #[test]

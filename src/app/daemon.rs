@@ -84,6 +84,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         snapshots,
         status: Arc::clone(&status),
         kafka: true,
+        objectives: Arc::new(config.compliance.objectives.clone()),
     };
     let tasks = TaskTracker::new();
     let http_stop = CancellationToken::new();
@@ -97,6 +98,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         Some(topic) => Some(DeadLetters::new(&config, topic)?),
         None => None,
     };
+    let global = crate::source::global::subscribe(&config)?;
     let (control_tx, control) = mpsc::unbounded_channel();
     let topics = [config.topics.alerts.as_str(), config.topics.cases.as_str()];
     let consumer = Arc::new(consumer::subscribe(
@@ -138,7 +140,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         started: Instant::now(),
         assigned_once: false,
     };
-    let consumed = owner.consume(control).await;
+    let consumed = owner.consume(control, global.as_ref()).await;
     // Whatever changed last (a final tick) is made durable before the final commit.
     let last = owner.pipeline.take_changes();
     let deadline = CancellationToken::new();
@@ -236,7 +238,12 @@ impl Owner<'_> {
     async fn consume(
         &mut self,
         mut control: mpsc::UnboundedReceiver<Control>,
+        global: Option<&rdkafka::consumer::StreamConsumer>,
     ) -> Result<(), DaemonError> {
+        let mut coverage = match global {
+            Some(consumer) => consumer.stream().ready_chunks(MAX_BATCH).left_stream(),
+            None => futures::stream::pending().right_stream(),
+        };
         let consumer = self.consumer;
         let mut batches = consumer.stream().ready_chunks(MAX_BATCH);
         let mut tick = tokio::time::interval(TICK);
@@ -248,6 +255,15 @@ impl Owner<'_> {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(()),
                 Some(message) = control.recv() => self.rebalance(message).await,
+                Some(batch) = coverage.next() => {
+                    // Inventory and telemetry: read whole by every instance, never committed.
+                    let wall = super::wall_clock();
+                    for message in batch.iter().flatten() {
+                        let role = role_of(self.config, message.topic());
+                        let position = format!("{}/{}", message.partition(), message.offset());
+                        self.pipeline.step_in(role, message.partition(), message.key(), message.payload(), wall, &position);
+                    }
+                }
                 _ = tick.tick() => {
                     let wall = super::wall_clock();
                     self.pipeline.expire(wall);
@@ -291,7 +307,7 @@ impl Owner<'_> {
                         }
                         let role = role_of(self.config, message.topic());
                         let position = format!("{partition}/{}", message.offset());
-                        let outcome = self.pipeline.step_in(role, partition, message.payload(), wall, &position);
+                        let outcome = self.pipeline.step_in(role, partition, message.key(), message.payload(), wall, &position);
                         if let (Outcome::Rejected(rejection), Some(out)) = (outcome, self.dead_letters) {
                             let record = RejectedRecord {
                                 topic: message.topic(),

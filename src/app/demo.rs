@@ -53,6 +53,7 @@ pub async fn run(
         snapshots,
         status: Arc::clone(&status),
         kafka: false,
+        objectives: Arc::new(config.compliance.objectives.clone()),
     };
     let server = tokio::spawn(http::serve(listener, exporter, shutdown.clone()));
 

@@ -3,6 +3,7 @@
 //! property tests, benches, the demo and the daemon all drive it the same way.
 
 pub mod alerts;
+pub mod coverage;
 pub mod dedupe;
 pub mod incident;
 pub mod labels;
@@ -14,7 +15,7 @@ pub mod state;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::event::{Alert, CaseEvent, EventTime, Severity};
+use crate::event::{Alert, CaseEvent, EventTime, InventoryRecord, Severity, Telemetry};
 use alerts::AlertBook;
 use dedupe::SeenKeys;
 use labels::LabelValues;
@@ -43,6 +44,11 @@ pub struct EngineSettings {
     pub sla: SlaPolicy,
     pub max_incidents: usize,
     pub scorecard: scorecard::ScorecardSettings,
+    /// `coverage.max_silence`.
+    pub max_silence_millis: i64,
+    /// Weights of detection ratio, acknowledge and resolve compliance, 1 − coverage gap and
+    /// 1 − false-positive ratio in `soc_posture_score`.
+    pub posture_weights: [f64; 5],
 }
 
 /// What applying one event did.
@@ -95,6 +101,7 @@ pub struct Engine {
     clocks: BTreeMap<i32, i64>,
     longest_alert_window: i64,
     lifecycle: Lifecycle,
+    coverage: coverage::Coverage,
     /// Whether changes are recorded for the changelog (off for the demo and replays).
     durable: bool,
     pending: Pending,
@@ -127,6 +134,7 @@ impl Engine {
                 max_label_length: settings.max_label_length,
                 scorecard: settings.scorecard.clone(),
             }),
+            coverage: coverage::Coverage::new(settings.max_silence_millis),
             durable: false,
             pending: Pending::default(),
             settings,
@@ -233,6 +241,27 @@ impl Engine {
         }
     }
 
+    /// An inventory record: the asset should be monitored (unless retired).
+    pub fn apply_inventory(&mut self, record: &InventoryRecord<'_>) -> Applied {
+        self.coverage.apply_inventory(record);
+        Applied::Counted
+    }
+
+    /// An inventory tombstone: the asset is gone.
+    pub fn remove_asset(&mut self, asset_id: &str) -> Applied {
+        self.coverage.remove_asset(asset_id);
+        Applied::Counted
+    }
+
+    /// A heartbeat of an asset's logs.
+    pub fn apply_telemetry(&mut self, beat: &Telemetry<'_>, now: EventTime) -> Applied {
+        if beat.at.millis() < now.millis().saturating_sub(self.settings.retention_millis) {
+            return Applied::Late;
+        }
+        self.coverage.apply_telemetry(beat);
+        Applied::Counted
+    }
+
     /// Durations found negative since the last call: counted as `clock_skew` rejections.
     pub fn take_skewed(&mut self) -> u64 {
         self.lifecycle.take_skewed()
@@ -257,6 +286,7 @@ impl Engine {
             });
             alerts.seen.rotate(now.millis());
         }
+        self.coverage.expire(now.millis());
         self.lifecycle.advance(now.millis())
     }
 
@@ -389,6 +419,7 @@ impl Engine {
     /// The alert values at `now`; the incident KPIs are [`Engine::incident_card`], which the
     /// caller paces (it costs a pass over the incidents).
     pub fn scorecard(&self, now: EventTime, incidents: Arc<IncidentCard>) -> Scorecard {
+        let coverage = self.coverage.card(now.millis());
         let mut merged: BTreeMap<(u32, Severity), AlertCounts> = BTreeMap::new();
         let empty = |source: u32, severity: Severity| AlertCounts {
             source: Arc::clone(self.sources.value(source)),
@@ -424,6 +455,8 @@ impl Engine {
                 (self.sources.name(), self.sources.overflowed()),
                 self.lifecycle.analyst_overflow(),
             ],
+            posture: posture(&incidents, coverage, &self.settings.posture_weights),
+            coverage,
             incidents,
         }
     }
@@ -449,6 +482,46 @@ pub struct Scorecard {
     /// `soc_label_overflow_total` per label name.
     pub label_overflow: Vec<(&'static str, u64)>,
     pub incidents: Arc<IncidentCard>,
+    pub coverage: coverage::CoverageCard,
+    /// `soc_posture_score` per KPI window (absent where no part is known).
+    pub posture: Vec<Option<f64>>,
+}
+
+/// `soc_posture_score` per KPI window: 0–100, the weighted mean of detection ratio, both SLA
+/// compliances, 1 − coverage gap and 1 − false-positive ratio, over the parts that exist
+/// (weights renormalised over them).
+fn posture(
+    card: &IncidentCard,
+    coverage: coverage::CoverageCard,
+    weights: &[f64; 5],
+) -> Vec<Option<f64>> {
+    use incident::Stage;
+    use lifecycle::ALL_SLOT;
+    card.per_window
+        .iter()
+        .zip(&card.scorecard.per_window)
+        .map(|(kpis, scorecard)| {
+            let sla = |stage: Stage| {
+                let stats = kpis.sla[stage.index()][ALL_SLOT];
+                (stats.due > 0).then(|| stats.met as f64 / stats.due as f64)
+            };
+            let parts = [
+                scorecard.detection.value(),
+                sla(Stage::Acknowledge),
+                sla(Stage::Resolve),
+                coverage.gap_ratio().map(|gap| 1.0 - gap),
+                scorecard.false_positive[ALL_SLOT]
+                    .value()
+                    .map(|fp| 1.0 - fp),
+            ];
+            let (sum, total) = parts
+                .iter()
+                .zip(weights)
+                .filter_map(|(part, weight)| part.map(|p| (p * weight, *weight)))
+                .fold((0.0, 0.0), |(s, t), (p, w)| (s + p, t + w));
+            (total > 0.0).then(|| 100.0 * sum / total)
+        })
+        .collect()
 }
 
 #[cfg(test)]

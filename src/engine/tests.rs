@@ -34,6 +34,8 @@ fn settings() -> EngineSettings {
         sla: sla::SlaPolicy::default(),
         max_incidents: 1000,
         scorecard: scorecard::ScorecardSettings::default(),
+        max_silence_millis: DAY,
+        posture_weights: [1.0; 5],
     }
 }
 

@@ -3,11 +3,13 @@
 //! (timestamps, severities) lives beside the types so every adapter shares one definition.
 
 mod alert;
+mod asset;
 mod case;
 mod severity;
 mod time;
 
 pub use alert::Alert;
+pub use asset::{InventoryRecord, Telemetry};
 pub use case::{CaseEvent, Detection, Disposition, Status};
 pub use severity::Severity;
 pub use time::EventTime;

@@ -7,6 +7,7 @@ use prometheus::proto::{
 };
 use prometheus::{Encoder, TextEncoder};
 
+use crate::config::Objective;
 use crate::engine::incident::{Span, Stage};
 use crate::engine::lifecycle::{
     ALL_SLOT, BUCKETS, Cumulative, IncidentCard, QUANTILES, SLOTS, UNKNOWN_SLOT, slot_label,
@@ -102,8 +103,9 @@ fn labelled(labels: &[(&str, &str)]) -> Metric {
 }
 
 /// Renders every family. `kafka_up` is `None` where there is no Kafka (the demo).
-pub fn render(snapshot: &Snapshot, kafka_up: Option<bool>) -> String {
-    let families = families(snapshot, kafka_up);
+pub fn render(snapshot: &Snapshot, kafka_up: Option<bool>, objectives: &[Objective]) -> String {
+    let mut families = families(snapshot, kafka_up);
+    compliance(objectives, &mut families);
     let mut text = Vec::with_capacity(16 * 1024);
     if let Err(error) = TextEncoder::new().encode(&families, &mut text) {
         tracing::error!(%error, "cannot encode metrics");
@@ -144,6 +146,7 @@ fn families(snapshot: &Snapshot, kafka_up: Option<bool>) -> Vec<MetricFamily> {
     volume.finish(&mut families);
 
     incident_families(&card.incidents, &mut families);
+    coverage_families(card, &mut families);
 
     let mut consumed = Family::counter(
         "soc_events_consumed_total",
@@ -592,4 +595,97 @@ fn scorecard_families(card: &IncidentCard, families: &mut Vec<MetricFamily>) {
     ] {
         family.finish(families);
     }
+}
+
+fn coverage_families(card: &crate::engine::Scorecard, families: &mut Vec<MetricFamily>) {
+    let coverage = card.coverage;
+    let mut monitored = Family::gauge(
+        "soc_assets_monitored",
+        "Inventory assets (not retired) with telemetry within coverage.max_silence.",
+    );
+    monitored.add(&[], coverage.monitored as f64);
+    monitored.finish(families);
+    let mut unmonitored = Family::gauge(
+        "soc_assets_unmonitored",
+        "Inventory assets (not retired) without telemetry within coverage.max_silence.",
+    );
+    unmonitored.add(&[], coverage.unmonitored() as f64);
+    unmonitored.finish(families);
+    if let Some(gap) = coverage.gap_ratio() {
+        let mut ratio = Family::gauge(
+            "soc_coverage_gap_ratio",
+            "Unmonitored inventory assets / inventory assets.",
+        );
+        ratio.add(&[], gap);
+        ratio.finish(families);
+    }
+    let mut posture = Family::gauge(
+        "soc_posture_score",
+        "0-100: weighted mean of detection ratio, SLA compliances, 1 - coverage gap, 1 - false-positive ratio.",
+    );
+    for (window, score) in card.incidents.windows.iter().zip(&card.posture) {
+        if let Some(score) = score {
+            posture.add(&[("window", &window.label)], *score);
+        }
+    }
+    posture.finish(families);
+}
+
+/// The value of the one gauge series of `soc_<kpi>` whose labels include `labels`, if exactly
+/// one does.
+fn pick(families: &[MetricFamily], objective: &Objective) -> Option<f64> {
+    let name = format!("soc_{}", objective.kpi);
+    let family = families
+        .iter()
+        .find(|f| f.name() == name && f.get_field_type() == MetricType::GAUGE)?;
+    let mut matching = family.get_metric().iter().filter(|metric| {
+        objective.labels.iter().all(|(key, value)| {
+            metric
+                .get_label()
+                .iter()
+                .any(|pair| pair.name() == key && pair.value() == value)
+        })
+    });
+    let first = matching.next()?;
+    matching
+        .next()
+        .is_none()
+        .then(|| first.get_gauge().get_value())
+}
+
+/// `soc_compliance_objective_met` and `soc_compliance_score` from the gauges just built.
+fn compliance(objectives: &[Objective], families: &mut Vec<MetricFamily>) {
+    let mut met = Family::gauge(
+        "soc_compliance_objective_met",
+        "1 when the objective's KPI meets its target, 0 when not; absent while the KPI series does not exist.",
+    );
+    let mut tally: std::collections::BTreeMap<&str, (u64, u64)> = std::collections::BTreeMap::new();
+    for objective in objectives {
+        let Some(value) = pick(families, objective) else {
+            continue;
+        };
+        let ok = objective.op.holds(value, objective.target);
+        met.add(
+            &[
+                ("framework", &objective.framework),
+                ("control", &objective.control),
+            ],
+            if ok { 1.0 } else { 0.0 },
+        );
+        let entry = tally.entry(&objective.framework).or_default();
+        entry.0 += u64::from(ok);
+        entry.1 += 1;
+    }
+    let mut score = Family::gauge(
+        "soc_compliance_score",
+        "0-100: share of the framework's objectives met, of those whose KPI series exists.",
+    );
+    for (framework, (ok, total)) in &tally {
+        score.add(
+            &[("framework", framework)],
+            100.0 * *ok as f64 / *total as f64,
+        );
+    }
+    met.finish(families);
+    score.finish(families);
 }

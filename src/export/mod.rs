@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 
+use crate::config::Objective;
 use crate::pipeline::Snapshot;
 
 /// Flags the HTTP side reads live.
@@ -44,6 +45,8 @@ pub struct Exporter {
     pub status: Arc<Status>,
     /// Whether `soc_kafka_up` is exported (not in the demo, which has no Kafka).
     pub kafka: bool,
+    /// `[[compliance.objectives]]`, evaluated against the gauges at every scrape.
+    pub objectives: Arc<Vec<Objective>>,
 }
 
 impl Exporter {
@@ -51,6 +54,6 @@ impl Exporter {
     pub fn render(&self) -> String {
         let snapshot = Arc::clone(&self.snapshots.borrow());
         let kafka_up = self.kafka.then(|| self.status.kafka_up());
-        metrics::render(&snapshot, kafka_up)
+        metrics::render(&snapshot, kafka_up, &self.objectives)
     }
 }

@@ -6,7 +6,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::{RejectReason, Rejection};
-use crate::event::{Alert, CaseEvent, Detection, Disposition, EventTime, Severity, Status};
+use crate::event::{
+    Alert, CaseEvent, Detection, Disposition, EventTime, InventoryRecord, Severity, Status,
+    Telemetry,
+};
 
 /// The alert as it is on the wire: everything optional so a missing field is reported by name
 /// rather than as a serde message.
@@ -116,6 +119,51 @@ pub fn decode_case(text: &str) -> Result<CaseEvent<'_>, Rejection> {
         cost: wire.cost,
         threat_intel: wire.threat_intel,
         tenant: wire.tenant.filter(|t| !t.is_empty()),
+    })
+}
+
+#[derive(Deserialize)]
+struct WireInventory<'a> {
+    #[serde(borrow)]
+    asset_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tenant: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    criticality: Option<Cow<'a, str>>,
+    retired: Option<bool>,
+}
+
+/// Decodes one inventory record (a tombstone never reaches a decoder).
+pub fn decode_inventory(text: &str) -> Result<InventoryRecord<'_>, Rejection> {
+    ensure_object(text)?;
+    let wire: WireInventory<'_> =
+        serde_json::from_str(text).map_err(|e| Rejection::from_json(&e))?;
+    Ok(InventoryRecord {
+        asset_id: non_empty(wire.asset_id, "asset_id")?,
+        tenant: wire.tenant.filter(|t| !t.is_empty()),
+        criticality: wire.criticality,
+        retired: wire.retired.unwrap_or(false),
+    })
+}
+
+#[derive(Deserialize)]
+struct WireTelemetry<'a> {
+    #[serde(borrow)]
+    asset_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    at: Option<EventTime>,
+}
+
+/// Decodes one telemetry heartbeat.
+pub fn decode_telemetry(text: &str) -> Result<Telemetry<'_>, Rejection> {
+    ensure_object(text)?;
+    let wire: WireTelemetry<'_> =
+        serde_json::from_str(text).map_err(|e| Rejection::from_json(&e))?;
+    Ok(Telemetry {
+        asset_id: non_empty(wire.asset_id, "asset_id")?,
+        source: wire.source,
+        at: wire.at.ok_or_else(|| Rejection::missing("at"))?,
     })
 }
 
@@ -307,6 +355,32 @@ mod tests {
         assert_eq!(
             case(r#"{"incident_id":"i","at":0,"status":"new","detection":"psychic"}"#),
             Err(RejectReason::BadValue)
+        );
+    }
+
+    #[test]
+    fn decodes_inventory_and_telemetry() {
+        let asset = decode_inventory(
+            r#"{"asset_id":"h1","tenant":"acme","criticality":"high","retired":true}"#,
+        )
+        .unwrap();
+        assert_eq!((asset.asset_id.as_ref(), asset.retired), ("h1", true));
+        assert!(!decode_inventory(r#"{"asset_id":"h2"}"#).unwrap().retired);
+        assert_eq!(
+            decode_inventory(r#"{"tenant":"x"}"#).unwrap_err().reason,
+            RejectReason::MissingField
+        );
+        let beat = decode_telemetry(r#"{"asset_id":"h1","source":"syslog","at":1000}"#).unwrap();
+        assert_eq!((beat.asset_id.as_ref(), beat.at), ("h1", EventTime(1000)));
+        assert_eq!(
+            decode_telemetry(r#"{"asset_id":"h1"}"#).unwrap_err().reason,
+            RejectReason::MissingField
+        );
+        assert_eq!(
+            decode_telemetry(r#"{"asset_id":"h1","at":"soon"}"#)
+                .unwrap_err()
+                .reason,
+            RejectReason::BadValue
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod changelog;
 pub mod consumer;
 pub mod dead_letter;
+pub mod global;
 
 /// Why the Kafka edge cannot start.
 #[derive(Debug, thiserror::Error)]
