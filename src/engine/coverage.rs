@@ -3,7 +3,7 @@
 //! (Kafka Streams' global tables), so this state needs no changelog: a restart reads the
 //! compacted inventory from its beginning and the heartbeats of the last `max_silence`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::event::{InventoryRecord, Telemetry};
 

@@ -3,7 +3,7 @@
 //! with O(1) work per key and no per-key timestamps or sweeps. Keys are 64-bit hashes of the
 //! ids (xxh3, stable across processes, so the set can be rebuilt from the changelog).
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 /// Keys seen recently (alert ids, case event ids).
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! limit and a cap on distinct values per label so a noisy or hostile producer cannot explode
 //! the number of Prometheus series. Past the cap a value becomes `other`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 /// The value every label takes past its cap.

@@ -4,7 +4,7 @@
 //! alert, a severity change) changes them exactly as it should; the cost is one pass over the
 //! incidents per recomputation, which the pipeline paces.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use hdrhistogram::Histogram;
 
@@ -172,10 +172,10 @@ impl Lifecycle {
     }
 
     /// The map key of an incident: its id, per tenant.
-    fn key(tenant: Option<&str>, incident_id: &str) -> Box<str> {
+    fn key<'a>(tenant: Option<&str>, incident_id: &'a str) -> std::borrow::Cow<'a, str> {
         match tenant {
-            Some(tenant) => format!("{tenant}\u{1f}{incident_id}").into_boxed_str(),
-            None => Box::from(incident_id),
+            Some(tenant) => std::borrow::Cow::Owned(format!("{tenant}\u{1f}{incident_id}")),
+            None => std::borrow::Cow::Borrowed(incident_id),
         }
     }
 
@@ -270,7 +270,7 @@ impl Lifecycle {
         };
         let key = Self::key(alert.tenant.as_deref(), incident_id);
         self.incidents
-            .get(&key)
+            .get(&*key)
             .is_some_and(|incident| incident.has_alert(alert_hash))
     }
 
@@ -287,8 +287,7 @@ impl Lifecycle {
             return;
         };
         let key = Self::key(alert.tenant.as_deref(), incident_id);
-        let created = !self.incidents.contains_key(&key);
-        let incident = self.incidents.entry(key.clone()).or_default();
+        let (incident, created) = upsert(&mut self.incidents, &key);
         incident.partition = partition;
         if incident.apply_alert(alert, alert_hash, source) {
             let (counters, skewed) = (&mut self.counters, &mut self.skewed);
@@ -313,8 +312,7 @@ impl Lifecycle {
             .root_cause
             .as_deref()
             .map(|r| self.root_causes.intern(r));
-        let created = !self.incidents.contains_key(&key);
-        let incident = self.incidents.entry(key.clone()).or_default();
+        let (incident, created) = upsert(&mut self.incidents, &key);
         incident.partition = partition;
         if !incident.apply_case(case, &case.incident_id, assignee, root_cause) {
             return false;
@@ -518,6 +516,22 @@ impl Lifecycle {
 /// constructor total without an unwrap.
 fn unreachable_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 2, 1).unwrap_or_else(|_| std::process::abort())
+}
+
+/// The incident under `key`, created when missing (the key is allocated only then); true
+/// when it was created.
+fn upsert<'m>(
+    incidents: &'m mut HashMap<Box<str>, Incident>,
+    key: &str,
+) -> (&'m mut Incident, bool) {
+    let created = !incidents.contains_key(key);
+    if created {
+        incidents.insert(Box::from(key), Incident::default());
+    }
+    match incidents.get_mut(key) {
+        Some(incident) => (incident, created),
+        None => unreachable!("the incident was inserted above"),
+    }
 }
 
 /// Counters that move when an incident changes: opened, first resolution, reopen, each
