@@ -723,6 +723,36 @@ impl Config {
             "cost",
             "amounts must be non-negative numbers",
         );
+        let p = &self.posture;
+        require(
+            [
+                p.detection,
+                p.sla_acknowledge,
+                p.sla_resolve,
+                p.coverage,
+                p.false_positive,
+            ]
+            .iter()
+            .all(|w| w.is_finite() && *w >= 0.0),
+            "posture",
+            "weights must be non-negative numbers",
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for (n, objective) in self.compliance.objectives.iter().enumerate() {
+            require(
+                COMPLIANCE_KPIS.contains(&objective.kpi.as_str()),
+                &format!("compliance.objectives[{n}].kpi"),
+                &format!(
+                    "`{}` is not a gauge of PRODUCT.md §4 (without soc_)",
+                    objective.kpi
+                ),
+            );
+            require(
+                seen.insert((&objective.framework, &objective.control)),
+                &format!("compliance.objectives[{n}]"),
+                "repeats a (framework, control) pair",
+            );
+        }
         require(
             self.limits.max_incidents > 0,
             "limits.max_incidents",
@@ -832,6 +862,42 @@ impl fmt::Display for ClockMode {
         })
     }
 }
+
+/// Gauges a compliance objective may name (without `soc_`).
+const COMPLIANCE_KPIS: [&str; 32] = [
+    "alert_volume",
+    "incidents_open",
+    "incidents",
+    "mean_time_to_detect_seconds",
+    "mean_time_to_acknowledge_seconds",
+    "mean_time_to_contain_seconds",
+    "mean_time_to_resolve_seconds",
+    "mean_dwell_time_seconds",
+    "time_to_detect_quantile_seconds",
+    "time_to_acknowledge_quantile_seconds",
+    "time_to_contain_quantile_seconds",
+    "time_to_resolve_quantile_seconds",
+    "dwell_time_quantile_seconds",
+    "false_positive_ratio",
+    "alert_false_positive_ratio",
+    "detection_ratio",
+    "escalation_ratio",
+    "sla_compliance_ratio",
+    "sla_breached_open_incidents",
+    "repeat_incidents",
+    "repeat_incident_ratio",
+    "threat_intel_incidents",
+    "threat_intel_ratio",
+    "incident_cost",
+    "analyst_open_incidents",
+    "analyst_resolved_incidents",
+    "analyst_alerts",
+    "analyst_busy_ratio",
+    "assets_monitored",
+    "assets_unmonitored",
+    "coverage_gap_ratio",
+    "posture_score",
+];
 
 fn environment() -> config::Environment {
     config::Environment::with_prefix("SOCMETRICS")

@@ -97,3 +97,26 @@ fn engine_settings_follow_the_windows() {
     assert_eq!(settings.alert_windows[2].millis, 86_400_000);
     assert_eq!(settings.retention_millis, 120 * 86_400_000);
 }
+
+#[test]
+fn compliance_objectives_name_real_gauges_once() {
+    let typo = "[[compliance.objectives]]\nframework = \"f\"\ncontrol = \"c\"\nkpi = \"sla_complaince_ratio\"\nop = \">=\"\ntarget = 0.9\n";
+    let error = Config::from_toml(typo).unwrap_err().to_string();
+    assert!(error.contains("compliance.objectives[0].kpi"), "{error}");
+    let twice = format!(
+        "{}{}",
+        typo.replace("complaince", "compliance"),
+        typo.replace("complaince", "compliance")
+    );
+    let error = Config::from_toml(&twice).unwrap_err().to_string();
+    assert!(
+        error.contains("compliance.objectives[1]") && error.contains("repeats"),
+        "{error}"
+    );
+    let error = Config::from_toml("[posture]\ndetection = -1.0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("posture"), "{error}");
+    let bad_op = "[[compliance.objectives]]\nframework = \"f\"\ncontrol = \"c\"\nkpi = \"posture_score\"\nop = \"~\"\ntarget = 1\n";
+    assert!(Config::from_toml(bad_op).is_err());
+}

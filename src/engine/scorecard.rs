@@ -9,7 +9,7 @@ use super::Window;
 use super::incident::{Incident, NEVER};
 use super::labels::LabelValues;
 use super::lifecycle::{ALL_SLOT, SLOTS, severity_slot};
-use crate::event::{Disposition, Severity};
+use crate::event::Disposition;
 
 /// What the scorecard needs from the configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -267,11 +267,6 @@ pub fn compute(
         per_window,
         analyst_open: named(analysts, open),
     }
-}
-
-/// Severity slots of the cost gauge, for the exporter.
-pub fn cost_slots() -> impl Iterator<Item = usize> {
-    (0..Severity::ALL.len()).chain([ALL_SLOT])
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::engine::incident::Incident;
+use crate::event::Severity;
 use crate::formats::native::{decode_alert, decode_case};
 
 const MINUTE: i64 = 60_000;

@@ -539,7 +539,7 @@ fn scorecard_families(card: &IncidentCard, families: &mut Vec<MetricFamily>) {
                 escalation.add(&labels, value);
             }
         }
-        for slot in crate::engine::scorecard::cost_slots() {
+        for slot in slots(true, |s| kpis.cost[s] > 0.0) {
             cost.add(
                 &[("window", w), ("severity", slot_label(slot))],
                 kpis.cost[slot],
