@@ -147,6 +147,8 @@ pub struct Lifecycle {
     durable: bool,
     /// Incidents changed since the last [`Lifecycle::take_changes`]: (partition, key).
     changed: Vec<(i32, Box<str>)>,
+    /// Largest event time seen per input partition: how far each stream has been read.
+    watermarks: std::collections::BTreeMap<i32, i64>,
 }
 
 impl Lifecycle {
@@ -167,6 +169,7 @@ impl Lifecycle {
             scratch,
             durable: false,
             changed: Vec::new(),
+            watermarks: std::collections::BTreeMap::new(),
             settings,
         }
     }
@@ -182,6 +185,12 @@ impl Lifecycle {
     /// The id part of a map key.
     fn incident_id(key: &str) -> &str {
         key.rsplit_once('\u{1f}').map_or(key, |(_, id)| id)
+    }
+
+    /// The stream of `partition` has been read up to event time `at`.
+    pub fn observe(&mut self, partition: i32, at: i64) {
+        let watermark = self.watermarks.entry(partition).or_insert(i64::MIN);
+        *watermark = (*watermark).max(at);
     }
 
     /// Records changed incidents for the changelog from now on.
@@ -248,6 +257,7 @@ impl Lifecycle {
 
     /// Forgets the incidents of a partition no longer assigned here.
     pub fn drop_partition(&mut self, partition: i32) {
+        self.watermarks.remove(&partition);
         self.incidents
             .retain(|_, incident| incident.partition != partition);
         self.changed.retain(|(p, _)| *p != partition);
@@ -296,6 +306,7 @@ impl Lifecycle {
                 created,
                 false,
                 now,
+                &self.watermarks,
                 &self.settings.sla,
                 counters,
                 skewed,
@@ -323,6 +334,7 @@ impl Lifecycle {
             created,
             reopened,
             now,
+            &self.watermarks,
             &self.settings.sla,
             &mut self.counters,
             &mut self.skewed,
@@ -339,10 +351,11 @@ impl Lifecycle {
         let horizon = now.saturating_sub(self.settings.retention_millis);
         let before = self.incidents.len();
         let counters = &mut self.counters;
+        let watermarks = &self.watermarks;
         let (durable, changed) = (self.durable, &mut self.changed);
         self.incidents.retain(|key, incident| {
             let flags = incident.flags;
-            count_breaches(incident, now, sla, counters);
+            count_breaches(incident, now, watermarks, sla, counters);
             let keep = incident.is_open() || incident.last_change() >= horizon;
             // A new breach flag or a departure is state the changelog must have.
             if durable && (!keep || flags != incident.flags) {
@@ -541,6 +554,7 @@ fn after_change(
     created: bool,
     reopened: bool,
     now: i64,
+    watermarks: &std::collections::BTreeMap<i32, i64>,
     sla: &SlaPolicy,
     counters: &mut Counters,
     skewed: &mut u64,
@@ -571,11 +585,26 @@ fn after_change(
             *skewed += 1;
         }
     }
-    count_breaches(incident, now, sla, counters);
+    count_breaches(incident, now, watermarks, sla, counters);
 }
 
 /// Counts each stage's breach once, when it happens.
-fn count_breaches(incident: &mut Incident, now: i64, sla: &SlaPolicy, counters: &mut Counters) {
+/// A stage not reached counts as breached only once the incident's partition has been read
+/// past the deadline too: a daemon catching up on a backlog must not count a breach whose
+/// acknowledging event is still waiting in the backlog (the breached-open gauge and the
+/// compliance ratio use now, and correct themselves; a counter cannot).
+fn count_breaches(
+    incident: &mut Incident,
+    now: i64,
+    watermarks: &std::collections::BTreeMap<i32, i64>,
+    sla: &SlaPolicy,
+    counters: &mut Counters,
+) {
+    let read_until = watermarks
+        .get(&incident.partition)
+        .copied()
+        .unwrap_or(i64::MIN);
+    let now = now.min(read_until);
     for stage in Stage::ALL {
         let bit = flag::BREACHED << stage.index();
         if incident.flags & bit == 0 && sla.breached(incident, stage, now) {

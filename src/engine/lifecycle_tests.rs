@@ -264,6 +264,15 @@ fn a_severity_change_after_detection_moves_the_deadline() {
         card.per_window[0].sla[Stage::Resolve.index()][critical].due,
         0
     );
+    // Not counted until the partition's stream has been read past the deadline: a backlog
+    // may still hold the resolution.
+    lc.advance(T0 + 4 * HOUR + 1);
+    assert_eq!(
+        lc.card(T0 + 4 * HOUR + 1, &no_sources()).counters.breaches[critical]
+            [Stage::Resolve.index()],
+        0
+    );
+    lc.observe(0, T0 + 4 * HOUR + 1);
     lc.advance(T0 + 4 * HOUR + 1);
     let card = lc.card(T0 + 4 * HOUR + 1, &no_sources());
     assert_eq!(card.breached_open[critical][Stage::Resolve.index()], 1);

@@ -159,6 +159,7 @@ impl Engine {
     }
 
     fn observe(&mut self, partition: i32, at: i64) {
+        self.lifecycle.observe(partition, at);
         let clock = self.clocks.entry(partition).or_insert(i64::MIN);
         if at > *clock {
             *clock = at;
@@ -233,8 +234,8 @@ impl Engine {
         if case.at.millis() < now.millis().saturating_sub(self.settings.retention_millis) {
             return Applied::Late;
         }
+        self.observe(partition, case.at.millis());
         if self.lifecycle.apply_case(partition, case, now.millis()) {
-            self.observe(partition, case.at.millis());
             Applied::Counted
         } else {
             Applied::Duplicate
@@ -396,6 +397,7 @@ impl Engine {
         }
         if let Some(at) = clock {
             self.clocks.insert(partition, at);
+            self.lifecycle.observe(partition, at);
         }
         (clock, errors)
     }
