@@ -8,7 +8,16 @@
 //!   `escalated` and `contained`, `resolved` with a disposition, `closed`, and now and then a
 //!   `reopened` round — at times drawn around the default SLA targets (about one stage in ten
 //!   breached). Threat hunts, user reports and external notifications open incidents without
-//!   alerts. Each case event becomes a record when its time comes.
+//!   alerts. Each case event becomes a record when its time comes;
+//! - **the estate**, for coverage: an inventory of ~400 workstations (the `host-NNN` the alerts
+//!   name) and a few servers and cloud accounts with their criticality, sent at the start as
+//!   compacted-topic records keyed by asset id, a few of them retired; during the run one asset
+//!   is retired and two are removed by tombstones (empty value, keyed by asset id);
+//! - **telemetry**: a heartbeat per asset every five minutes or so from its log source
+//!   (winlogbeat, syslog, osquery, cloudtrail…). About 4 % of the assets have been silent for
+//!   more than a day when the run starts (their last heartbeat comes first, as read from the
+//!   topic's backlog), and a few go silent during the run, for a day or more, then come back:
+//!   the coverage gap stays around 0.03–0.05.
 //!
 //! Time is generated in whole steps from the first `from` asked for, so the traffic does not
 //! depend on how a caller slices time: a day asked for at once and the same day asked for in
@@ -19,6 +28,7 @@ use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
 
 use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value};
 
@@ -133,16 +143,68 @@ const ROOT_CAUSES: [&str; 7] = [
     "insider",
 ];
 
+/// Workstations `host-001` … `host-399`, the assets the alerts name.
+const HOSTS: u32 = 399;
+/// Their log sources and relative weights.
+const HOST_SOURCES: [&str; 3] = ["winlogbeat", "syslog", "osquery"];
+const HOST_SOURCE_WEIGHTS: [u32; 3] = [70, 20, 10];
+/// Their criticality and relative weights.
+const HOST_CRITICALITIES: [&str; 2] = ["low", "medium"];
+const HOST_CRITICALITY_WEIGHTS: [u32; 2] = [75, 25];
+/// Servers and cloud accounts: id, criticality, log source.
+const SERVERS: [(&str, &str, &str); 15] = [
+    ("srv-dc-01", "critical", "winlogbeat"),
+    ("srv-dc-02", "critical", "winlogbeat"),
+    ("srv-db-01", "critical", "syslog"),
+    ("srv-db-02", "high", "syslog"),
+    ("srv-web-01", "high", "syslog"),
+    ("srv-web-02", "high", "syslog"),
+    ("srv-mail-01", "high", "winlogbeat"),
+    ("srv-file-01", "medium", "winlogbeat"),
+    ("srv-vpn-01", "critical", "syslog"),
+    ("fw-edge-01", "critical", "syslog"),
+    ("aws-prod", "critical", "cloudtrail"),
+    ("aws-dev", "medium", "cloudtrail"),
+    ("azure-corp", "high", "azure_activity"),
+    ("m365-corp", "high", "o365_audit"),
+    ("gcp-analytics", "medium", "gcp_audit"),
+];
+/// The cloud account whose log export broke before the run started.
+const SILENT_SERVER: &str = "gcp-analytics";
+/// Workstations already retired when the run starts (in the inventory, `retired: true`).
+const RETIRED_HOSTS: usize = 6;
+/// Workstations silent for more than a day when the run starts (with the silent server, ~4 %
+/// of the inventory).
+const SILENT_HOSTS: usize = 14;
+/// Workstations that go silent during the run, for a day or more, then come back.
+const FLAKY_HOSTS: usize = 4;
+/// Heartbeats come this often per asset, give or take [`HEARTBEAT_JITTER`].
+const HEARTBEAT_EVERY: i64 = 5 * MINUTE;
+const HEARTBEAT_JITTER: i64 = 15_000;
+/// Share of heartbeats a broken log shipper sends without their time.
+const MALFORMED_HEARTBEAT_SHARE: f64 = 0.0005;
+
 /// One record of the simulated SOC, as a consumer would read it off a topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
-    /// The topic the record is on: alerts or cases.
+    /// The topic the record is on.
     pub role: TopicRole,
-    /// When it is delivered: the alert's `detected_at` or the case event's `at`, later for a
-    /// redelivered duplicate.
+    /// When it is delivered: the alert's `detected_at`, the case event's `at`, the
+    /// heartbeat's `at` (later for a redelivered duplicate), the start of the run for the
+    /// inventory and the backlog of silent assets' last heartbeats.
     pub at: EventTime,
-    /// The native JSON (or, rarely, something malformed).
+    /// The record key: the incident id (alerts naming one, case events), the asset id
+    /// (inventory, telemetry); `None` for unkeyed records.
+    pub key: Option<String>,
+    /// The native JSON (or, rarely, something malformed). Empty for an inventory tombstone.
     pub payload: Vec<u8>,
+}
+
+impl Record {
+    /// An inventory tombstone: the asset named by the key is removed.
+    pub fn is_tombstone(&self) -> bool {
+        self.role == TopicRole::Inventory && self.payload.is_empty()
+    }
 }
 
 /// A record generated but not yet due; ordered by delivery time, then generation order.
@@ -151,6 +213,7 @@ struct Scheduled {
     at: i64,
     seq: u64,
     role: TopicRole,
+    key: Option<String>,
     payload: Vec<u8>,
 }
 
@@ -238,6 +301,46 @@ impl Change {
     }
 }
 
+/// One asset of the simulated estate.
+#[derive(Clone, Debug)]
+struct Asset {
+    id: String,
+    criticality: &'static str,
+    source: &'static str,
+    retired: bool,
+    /// No heartbeats in `[from, until)`; `until` is `i64::MAX` for a silence that lasts.
+    quiet: Option<(i64, i64)>,
+}
+
+impl Asset {
+    fn quiet_at(&self, at: i64) -> Option<i64> {
+        self.quiet
+            .filter(|&(from, until)| from <= at && at < until)
+            .map(|(_, until)| until)
+    }
+}
+
+/// A change of the inventory during the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InventoryChange {
+    /// The asset is marked retired.
+    Retire,
+    /// The asset is removed: a tombstone.
+    Remove,
+}
+
+/// The assets, their heartbeats still to come and the inventory's changes; set up by the
+/// first step.
+#[derive(Debug, Default)]
+struct Estate {
+    assets: Vec<Asset>,
+    /// Next heartbeat of each asset that still sends: (time, index into `assets`).
+    beats: BinaryHeap<Reverse<(i64, usize)>>,
+    /// Inventory changes during the run, by time; `next_change` is the first still to come.
+    changes: Vec<(i64, usize, InventoryChange)>,
+    next_change: usize,
+}
+
 /// The traffic generator.
 #[derive(Debug)]
 pub struct Simulator {
@@ -251,6 +354,8 @@ pub struct Simulator {
     due: BinaryHeap<Reverse<Scheduled>>,
     next_seq: u64,
     joinable: Vec<Joinable>,
+    /// `None` until the first step.
+    estate: Option<Estate>,
 }
 
 impl Simulator {
@@ -265,10 +370,11 @@ impl Simulator {
             due: BinaryHeap::new(),
             next_seq: 0,
             joinable: Vec::new(),
+            estate: None,
         }
     }
 
-    /// The alert and case records delivered in `[from, to)`, in delivery order. Case events
+    /// The records delivered in `[from, to)`, in delivery order. Case events
     /// of incidents opened here may fall due later: they come with the call that covers their
     /// time. Calls are meant to be contiguous; a part of `[from, to)` generated by an earlier
     /// call is not generated again, and a gap is skipped (what fell due in it comes now).
@@ -311,17 +417,19 @@ impl Simulator {
             records.push(Record {
                 role: next.role,
                 at: EventTime(next.at),
+                key: next.key,
                 payload: next.payload,
             });
         }
     }
 
-    fn schedule(&mut self, role: TopicRole, at: i64, payload: Vec<u8>) {
+    fn schedule(&mut self, role: TopicRole, at: i64, key: Option<String>, payload: Vec<u8>) {
         self.next_seq += 1;
         self.due.push(Reverse(Scheduled {
             at,
             seq: self.next_seq,
             role,
+            key,
             payload,
         }));
     }
@@ -343,6 +451,157 @@ impl Simulator {
         for _ in 0..self.poisson(WITHOUT_ALERT_RATE * span) {
             let at = self.rng.random_range(start..end);
             self.incident_without_alert(at);
+        }
+        self.coverage(start, end);
+    }
+
+    /// The estate's records of `[start, end)`: the inventory and the backlog at the first
+    /// step, then inventory changes and heartbeats as their time comes.
+    fn coverage(&mut self, start: i64, end: i64) {
+        let mut estate = match self.estate.take() {
+            Some(estate) => estate,
+            None => self.estate(start),
+        };
+        while let Some(&(at, index, change)) = estate.changes.get(estate.next_change) {
+            if at >= end {
+                break;
+            }
+            estate.next_change += 1;
+            let asset = &mut estate.assets[index];
+            let payload = match change {
+                InventoryChange::Retire => {
+                    asset.retired = true;
+                    render_asset(asset)
+                }
+                InventoryChange::Remove => Vec::new(),
+            };
+            // Either way its heartbeats stop.
+            asset.quiet = Some((at, i64::MAX));
+            let key = asset.id.clone();
+            self.schedule(TopicRole::Inventory, at, Some(key), payload);
+        }
+        while let Some(&Reverse((at, index))) = estate.beats.peek() {
+            if at >= end {
+                break;
+            }
+            estate.beats.pop();
+            let asset = &estate.assets[index];
+            let next = match asset.quiet_at(at) {
+                Some(i64::MAX) => continue,
+                Some(until) => until + self.rng.random_range(0..HEARTBEAT_EVERY),
+                None => {
+                    let payload = if self.rng.random_bool(MALFORMED_HEARTBEAT_SHARE) {
+                        format!(
+                            r#"{{"asset_id":"{}","source":"{}"}}"#,
+                            asset.id, asset.source
+                        )
+                        .into_bytes()
+                    } else {
+                        render_heartbeat(asset, at)
+                    };
+                    let key = asset.id.clone();
+                    self.schedule(TopicRole::Telemetry, at, Some(key), payload);
+                    at + HEARTBEAT_EVERY
+                        + self.rng.random_range(-HEARTBEAT_JITTER..=HEARTBEAT_JITTER)
+                }
+            };
+            estate.beats.push(Reverse((next, index)));
+        }
+        self.estate = Some(estate);
+    }
+
+    /// The estate as the run starts at `start`: every asset's inventory record, the last
+    /// heartbeat of those silent since before the start, the first heartbeat of the others
+    /// and the inventory's changes to come.
+    fn estate(&mut self, start: i64) -> Estate {
+        let mut assets: Vec<Asset> = (1..=HOSTS)
+            .map(|number| Asset {
+                id: format!("host-{number:03}"),
+                criticality: pick(
+                    &mut self.rng,
+                    &HOST_CRITICALITIES,
+                    &HOST_CRITICALITY_WEIGHTS,
+                ),
+                source: pick(&mut self.rng, &HOST_SOURCES, &HOST_SOURCE_WEIGHTS),
+                retired: false,
+                quiet: None,
+            })
+            .collect();
+        assets.extend(SERVERS.iter().map(|&(id, criticality, source)| Asset {
+            id: id.to_owned(),
+            criticality,
+            source,
+            retired: false,
+            quiet: None,
+        }));
+        let mut hosts: Vec<usize> = (0..HOSTS as usize).collect();
+        hosts.shuffle(&mut self.rng);
+        let mut hosts = hosts.into_iter();
+        for index in hosts.by_ref().take(RETIRED_HOSTS) {
+            assets[index].retired = true;
+            assets[index].quiet = Some((i64::MIN, i64::MAX));
+        }
+        let mut silent: Vec<usize> = hosts.by_ref().take(SILENT_HOSTS).collect();
+        silent.extend(assets.iter().position(|a| a.id == SILENT_SERVER));
+        for &index in &silent {
+            let since = start - self.rng.random_range(25 * HOUR..7 * DAY);
+            assets[index].quiet = Some((since, i64::MAX));
+        }
+        for index in hosts.by_ref().take(FLAKY_HOSTS) {
+            let from = start + self.rng.random_range(HOUR..20 * HOUR);
+            let until = from + self.rng.random_range(26 * HOUR..40 * HOUR);
+            assets[index].quiet = Some((from, until));
+        }
+        let mut changes = vec![
+            // A silent workstation is finally taken out of the inventory, a healthy one
+            // decommissioned later, and another one retired.
+            (
+                start + self.rng.random_range(15 * MINUTE..45 * MINUTE),
+                silent[0],
+                InventoryChange::Remove,
+            ),
+            (
+                start + self.rng.random_range(3 * HOUR..9 * HOUR),
+                hosts.next().unwrap_or(0),
+                InventoryChange::Remove,
+            ),
+            (
+                start + self.rng.random_range(HOUR..12 * HOUR),
+                hosts.next().unwrap_or(0),
+                InventoryChange::Retire,
+            ),
+        ];
+        changes.sort_unstable_by_key(|&(at, index, _)| (at, index));
+
+        let mut beats = BinaryHeap::new();
+        for asset in &assets {
+            let key = Some(asset.id.clone());
+            self.schedule(TopicRole::Inventory, start, key, render_asset(asset));
+        }
+        for (index, asset) in assets.iter().enumerate() {
+            match asset.quiet {
+                // The backlog of the telemetry topic: when a silent asset was last seen.
+                Some((since, i64::MAX)) if since > i64::MIN => {
+                    let key = Some(asset.id.clone());
+                    self.schedule(
+                        TopicRole::Telemetry,
+                        start,
+                        key,
+                        render_heartbeat(asset, since),
+                    );
+                }
+                Some((_, i64::MAX)) => {}
+                _ => beats.push(Reverse((
+                    start + self.rng.random_range(0..HEARTBEAT_EVERY),
+                    index,
+                ))),
+            }
+        }
+        Estate {
+            assets,
+            beats,
+            changes,
+            next_change: 0,
         }
     }
 
@@ -380,7 +639,7 @@ impl Simulator {
         let tool = TOOLS[tool_index];
         if self.rng.random_bool(MALFORMED_SHARE) {
             let payload = self.malformed_alert(&tool, detected_at);
-            self.schedule(TopicRole::Alerts, detected_at, payload);
+            self.schedule(TopicRole::Alerts, detected_at, None, payload);
             return;
         }
         self.next_alert += 1;
@@ -438,8 +697,10 @@ impl Simulator {
         fields.insert("source".into(), tool.name.into());
         fields.insert("rule".into(), rule.into());
         fields.insert("severity".into(), severity.as_str().into());
-        if let Some(number) = incident {
-            fields.insert("incident_id".into(), incident_id(number).into());
+        // Alerts are keyed by their incident's id when they name one.
+        let key = incident.map(incident_id);
+        if let Some(id) = &key {
+            fields.insert("incident_id".into(), id.as_str().into());
         }
         fields.insert("asset".into(), format!("host-{asset:03}").into());
         fields.insert("threat_intel".into(), self.rng.random_bool(0.1).into());
@@ -447,9 +708,9 @@ impl Simulator {
         if self.rng.random_bool(DUPLICATE_SHARE) {
             // Redelivered a little later, byte for byte.
             let again = detected_at + self.rng.random_range(0..5_000);
-            self.schedule(TopicRole::Alerts, again, payload.clone());
+            self.schedule(TopicRole::Alerts, again, key.clone(), payload.clone());
         }
-        self.schedule(TopicRole::Alerts, detected_at, payload);
+        self.schedule(TopicRole::Alerts, detected_at, key, payload);
     }
 
     /// An incident still being worked at `at`, for an alert to join.
@@ -509,13 +770,13 @@ impl Simulator {
             let payload = render_change(&id, sequence + 1, change);
             if self.rng.random_bool(MALFORMED_CASE_SHARE) {
                 let broken = self.malformed_case(&id, change.at, &payload);
-                self.schedule(TopicRole::Cases, change.at, broken);
+                self.schedule(TopicRole::Cases, change.at, Some(id.clone()), broken);
             }
             if self.rng.random_bool(DUPLICATE_CASE_SHARE) {
                 let again = change.at + self.rng.random_range(1_000..120_000);
-                self.schedule(TopicRole::Cases, again, payload.clone());
+                self.schedule(TopicRole::Cases, again, Some(id.clone()), payload.clone());
             }
-            self.schedule(TopicRole::Cases, change.at, payload);
+            self.schedule(TopicRole::Cases, change.at, Some(id.clone()), payload);
         }
         number
     }
@@ -741,6 +1002,24 @@ fn pick<T: Copy>(rng: &mut SmallRng, values: &[T], weights: &[u32]) -> T {
     values[0]
 }
 
+/// The native inventory record of an asset.
+fn render_asset(asset: &Asset) -> Vec<u8> {
+    let mut fields = Map::new();
+    fields.insert("asset_id".into(), asset.id.as_str().into());
+    fields.insert("criticality".into(), asset.criticality.into());
+    fields.insert("retired".into(), asset.retired.into());
+    Value::Object(fields).to_string().into_bytes()
+}
+
+/// The native telemetry record of a heartbeat of `asset` at `at`.
+fn render_heartbeat(asset: &Asset, at: i64) -> Vec<u8> {
+    let mut fields = Map::new();
+    fields.insert("asset_id".into(), asset.id.as_str().into());
+    fields.insert("source".into(), asset.source.into());
+    fields.insert("at".into(), EventTime(at).to_string().into());
+    Value::Object(fields).to_string().into_bytes()
+}
+
 /// The native case record of one change; `sequence` numbers the incident's events.
 fn render_change(incident_id: &str, sequence: usize, change: &Change) -> Vec<u8> {
     let mut fields = Map::new();
@@ -784,8 +1063,9 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
+    use crate::engine::coverage::Coverage;
     use crate::event::CaseEvent;
-    use crate::formats::native::{decode_alert, decode_case};
+    use crate::formats::native::{decode_alert, decode_case, decode_inventory, decode_telemetry};
 
     /// 2026-01-01T00:00:00Z.
     const START: i64 = 1_767_225_600_000;
@@ -895,7 +1175,7 @@ mod tests {
                             .insert(alert.alert_id.to_string());
                     }
                 }
-                _ => {
+                TopicRole::Cases => {
                     case_records += 1;
                     let Ok(case) = decode_case(text(record)) else {
                         continue;
@@ -913,10 +1193,15 @@ mod tests {
                         .or_default()
                         .push(case);
                 }
+                TopicRole::Inventory | TopicRole::Telemetry => {}
             }
         }
-        assert!(valid as f64 > records.len() as f64 * 0.99);
-        assert!(valid < records.len());
+        let incident_records = records
+            .iter()
+            .filter(|r| matches!(r.role, TopicRole::Alerts | TopicRole::Cases))
+            .count();
+        assert!(valid as f64 > incident_records as f64 * 0.99);
+        assert!(valid < incident_records);
         assert!(duplicates > 0 && duplicates * 50 < case_records);
         // ~0.036 incidents a second.
         let incidents = cases.len();
@@ -991,5 +1276,114 @@ mod tests {
             let share = count as f64 / incidents as f64;
             assert!((0.05..0.2).contains(&share), "{share}");
         }
+    }
+
+    #[test]
+    fn the_estate_is_inventoried_at_the_start_and_a_few_assets_go_unmonitored() {
+        let mut sim = Simulator::new(5);
+        let end = START + 2 * HOUR;
+        let records = sim.records_between(EventTime(START), EventTime(end));
+        let mut coverage = Coverage::new(DAY);
+        let mut at_start = 0;
+        let mut retired = 0;
+        let mut criticalities = HashSet::new();
+        let mut tombstones = Vec::new();
+        let mut beats: HashMap<String, usize> = HashMap::new();
+        let mut sources = HashSet::new();
+        let mut malformed = 0;
+        for record in &records {
+            let key = record.key.as_deref();
+            match record.role {
+                TopicRole::Inventory if record.is_tombstone() => {
+                    tombstones.push(record.at.millis());
+                    coverage.remove_asset(key.unwrap());
+                }
+                TopicRole::Inventory => {
+                    let asset = decode_inventory(text(record)).unwrap();
+                    assert_eq!(Some(&*asset.asset_id), key);
+                    at_start += usize::from(record.at.millis() == START);
+                    retired += usize::from(asset.retired);
+                    criticalities.insert(asset.criticality.as_deref().unwrap().to_owned());
+                    coverage.apply_inventory(&asset);
+                }
+                TopicRole::Telemetry => {
+                    let Ok(beat) = decode_telemetry(text(record)) else {
+                        malformed += 1;
+                        continue;
+                    };
+                    assert_eq!(Some(&*beat.asset_id), key);
+                    assert!(beat.at <= record.at);
+                    *beats.entry(beat.asset_id.to_string()).or_default() += 1;
+                    sources.insert(beat.source.as_deref().unwrap().to_owned());
+                    coverage.apply_telemetry(&beat);
+                }
+                TopicRole::Alerts => {
+                    if let Ok(alert) = decode_alert(text(record)) {
+                        assert_eq!(alert.incident_id.as_deref(), key);
+                    }
+                }
+                TopicRole::Cases => {
+                    if let Ok(case) = decode_case(text(record)) {
+                        assert_eq!(Some(&*case.incident_id), key);
+                    }
+                }
+            }
+        }
+        // The whole inventory comes first, a few assets already retired.
+        let assets = HOSTS as usize + SERVERS.len();
+        assert_eq!(at_start, assets);
+        assert_eq!(retired, RETIRED_HOSTS);
+        assert!(criticalities.contains("critical") && criticalities.contains("low"));
+        // A silent workstation is removed within the first hour.
+        assert_eq!(tombstones.len(), 1);
+        assert!((START + 15 * MINUTE..START + 45 * MINUTE).contains(&tombstones[0]));
+        // A heartbeat every five minutes from each asset that still sends, from every kind of
+        // log source, and a few broken ones.
+        for count in beats.values().filter(|&&count| count > 1) {
+            assert!((22..=26).contains(count), "{count}");
+        }
+        for source in [
+            "winlogbeat",
+            "syslog",
+            "osquery",
+            "cloudtrail",
+            "o365_audit",
+        ] {
+            assert!(sources.contains(source), "{source}");
+        }
+        assert!(malformed < 20, "{malformed}");
+        let card = coverage.card(end);
+        assert_eq!(card.inventory as usize, assets - RETIRED_HOSTS - 1);
+        assert!(card.unmonitored() > 0);
+        let gap = card.gap_ratio().unwrap();
+        assert!((0.03..0.06).contains(&gap), "{gap}");
+
+        // Silent assets went quiet more than a day before the start; a few more go silent
+        // during the run, for more than a day, and come back: the gap stays under 6 %.
+        let estate = sim.estate.as_ref().unwrap();
+        let quiet: Vec<_> = estate
+            .assets
+            .iter()
+            .filter(|a| !a.retired)
+            .filter_map(|a| a.quiet)
+            .collect();
+        let silent = quiet
+            .iter()
+            .filter(|&&(from, until)| from < START - DAY && until == i64::MAX)
+            .count();
+        assert_eq!(silent, SILENT_HOSTS);
+        let flaky = quiet
+            .iter()
+            .filter(|&&(from, until)| from > START && until < i64::MAX && until - from > DAY)
+            .count();
+        assert_eq!(flaky, FLAKY_HOSTS);
+        let worst = (silent + flaky) as f64 / card.inventory as f64;
+        assert!(worst < 0.06, "{worst}");
+        assert!(
+            estate
+                .changes
+                .iter()
+                .all(|&(at, _, _)| at < START + 12 * HOUR)
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! `socmetrics demo`: the daemon's pipeline and exporter fed in process by the simulator:
 //! history first (a day by default: alerts and the case events of the incidents they opened,
-//! in time order), so every window has data and there are open, breached and resolved
-//! incidents, then live traffic on the wall clock — including the later case events of
-//! incidents detected during the history.
+//! the asset inventory and its log sources' heartbeats, in time order), so every window has
+//! data, there are open, breached and resolved incidents and a few unmonitored assets, then
+//! live traffic on the wall clock — including the later case events of incidents detected
+//! during the history.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +86,8 @@ pub async fn run(
     tracing::info!(
         alerts = feed.offsets[TopicRole::Alerts.index()],
         case_events = feed.offsets[TopicRole::Cases.index()],
+        inventory = feed.offsets[TopicRole::Inventory.index()],
+        heartbeats = feed.offsets[TopicRole::Telemetry.index()],
         "demo: history replayed; metrics at http://{addr}/metrics (Ctrl-C stops)"
     );
 
@@ -128,11 +131,14 @@ impl Feed {
         }
     }
 
-    /// Steps one record through the pipeline with `wall` as the wall clock.
+    /// Steps one record through the pipeline with `wall` as the wall clock, with its key (an
+    /// inventory tombstone is a keyed record without a value).
     fn apply(&mut self, pipeline: &mut Pipeline, record: Record, wall: EventTime) {
         let slot = record.role.index();
         let position = format!("{}/{}", self.topics[slot], self.offsets[slot]);
-        pipeline.step(record.role, Some(&record.payload), wall, &position);
+        let payload = (!record.is_tombstone()).then_some(record.payload.as_slice());
+        let key = record.key.as_deref().map(str::as_bytes);
+        pipeline.step_in(record.role, 0, key, payload, wall, &position);
         self.offsets[slot] += 1;
     }
 }
@@ -157,10 +163,13 @@ fn log_summary(pipeline: &mut Pipeline) {
     let incidents = &card.incidents;
     let open: u64 = incidents.open.iter().flatten().sum();
     let breached: u64 = incidents.breached_open.iter().flatten().sum();
+    let coverage = card.coverage;
     tracing::info!(
         "demo: alerts in the last {}: {}; open incidents: {open} ({breached} SLA stages \
-         breached); rejected so far: {rejected}",
+         breached); assets unmonitored: {} of {}; rejected so far: {rejected}",
         window.label,
-        counts.join(" ")
+        counts.join(" "),
+        coverage.unmonitored(),
+        coverage.inventory
     );
 }
