@@ -305,9 +305,11 @@ impl Lifecycle {
                 incident,
                 created,
                 false,
-                now,
-                &self.watermarks,
-                &self.settings.sla,
+                &Deadlines {
+                    sla: &self.settings.sla,
+                    watermarks: &self.watermarks,
+                    now,
+                },
                 counters,
                 skewed,
             );
@@ -333,9 +335,11 @@ impl Lifecycle {
             incident,
             created,
             reopened,
-            now,
-            &self.watermarks,
-            &self.settings.sla,
+            &Deadlines {
+                sla: &self.settings.sla,
+                watermarks: &self.watermarks,
+                now,
+            },
             &mut self.counters,
             &mut self.skewed,
         );
@@ -355,7 +359,15 @@ impl Lifecycle {
         let (durable, changed) = (self.durable, &mut self.changed);
         self.incidents.retain(|key, incident| {
             let flags = incident.flags;
-            count_breaches(incident, now, watermarks, sla, counters);
+            count_breaches(
+                incident,
+                &Deadlines {
+                    sla,
+                    watermarks,
+                    now,
+                },
+                counters,
+            );
             let keep = incident.is_open() || incident.last_change() >= horizon;
             // A new breach flag or a departure is state the changelog must have.
             if durable && (!keep || flags != incident.flags) {
@@ -547,15 +559,21 @@ fn upsert<'m>(
     }
 }
 
+/// What deciding a breach needs: the targets, the clock, and how far each partition was read.
+#[derive(Clone, Copy)]
+struct Deadlines<'a> {
+    sla: &'a SlaPolicy,
+    watermarks: &'a std::collections::BTreeMap<i32, i64>,
+    now: i64,
+}
+
 /// Counters that move when an incident changes: opened, first resolution, reopen, each
 /// duration's first observation, clock skew, SLA breaches.
 fn after_change(
     incident: &mut Incident,
     created: bool,
     reopened: bool,
-    now: i64,
-    watermarks: &std::collections::BTreeMap<i32, i64>,
-    sla: &SlaPolicy,
+    deadlines: &Deadlines<'_>,
     counters: &mut Counters,
     skewed: &mut u64,
 ) {
@@ -585,7 +603,7 @@ fn after_change(
             *skewed += 1;
         }
     }
-    count_breaches(incident, now, watermarks, sla, counters);
+    count_breaches(incident, deadlines, counters);
 }
 
 /// Counts each stage's breach once, when it happens.
@@ -593,13 +611,12 @@ fn after_change(
 /// past the deadline too: a daemon catching up on a backlog must not count a breach whose
 /// acknowledging event is still waiting in the backlog (the breached-open gauge and the
 /// compliance ratio use now, and correct themselves; a counter cannot).
-fn count_breaches(
-    incident: &mut Incident,
-    now: i64,
-    watermarks: &std::collections::BTreeMap<i32, i64>,
-    sla: &SlaPolicy,
-    counters: &mut Counters,
-) {
+fn count_breaches(incident: &mut Incident, deadlines: &Deadlines<'_>, counters: &mut Counters) {
+    let Deadlines {
+        sla,
+        watermarks,
+        now,
+    } = *deadlines;
     let read_until = watermarks
         .get(&incident.partition)
         .copied()
