@@ -106,7 +106,7 @@ struct RejectionLog {
 }
 
 impl RejectionLog {
-    fn log(&mut self, topic: &str, position: &str, rejection: &Rejection) {
+    fn log(&mut self, topic: &str, position: &dyn std::fmt::Display, rejection: &Rejection) {
         let slot = rejection.reason.index();
         let now = Instant::now();
         if self.last[slot].is_some_and(|at| now.duration_since(at) < Duration::from_secs(1)) {
@@ -115,7 +115,7 @@ impl RejectionLog {
         }
         tracing::warn!(
             topic,
-            position,
+            %position,
             reason = %rejection.reason,
             detail = %rejection.detail,
             suppressed = self.held_back[slot],
@@ -175,7 +175,7 @@ impl Pipeline {
         role: TopicRole,
         payload: Option<&[u8]>,
         wall: EventTime,
-        position: &str,
+        position: impl std::fmt::Display,
     ) -> Outcome {
         self.step_in(role, 0, None, payload, wall, position)
     }
@@ -189,7 +189,7 @@ impl Pipeline {
         key: Option<&[u8]>,
         payload: Option<&[u8]>,
         wall: EventTime,
-        position: &str,
+        position: impl std::fmt::Display,
     ) -> Outcome {
         let health = &mut self.health[role.index()];
         health.consumed += 1;
@@ -248,7 +248,7 @@ impl Pipeline {
             Err(rejection) => {
                 health.rejected[rejection.reason.index()] += 1;
                 let topic = health.topic.clone();
-                self.rejections.log(&topic, position, &rejection);
+                self.rejections.log(&topic, &position, &rejection);
                 Outcome::Rejected(rejection)
             }
         }

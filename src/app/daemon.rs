@@ -260,8 +260,9 @@ impl Owner<'_> {
                     let wall = super::wall_clock();
                     for message in batch.iter().flatten() {
                         let role = role_of(self.config, message.topic());
-                        let position = format!("{}/{}", message.partition(), message.offset());
-                        self.pipeline.step_in(role, message.partition(), message.key(), message.payload(), wall, &position);
+                        // Formatted only if the record is rejected and logged.
+                        let position = format_args!("{}/{}", message.partition(), message.offset());
+                        self.pipeline.step_in(role, message.partition(), message.key(), message.payload(), wall, position);
                     }
                 }
                 _ = tick.tick() => {
@@ -306,8 +307,8 @@ impl Owner<'_> {
                             continue;
                         }
                         let role = role_of(self.config, message.topic());
-                        let position = format!("{partition}/{}", message.offset());
-                        let outcome = self.pipeline.step_in(role, partition, message.key(), message.payload(), wall, &position);
+                        let position = format_args!("{partition}/{}", message.offset());
+                        let outcome = self.pipeline.step_in(role, partition, message.key(), message.payload(), wall, position);
                         if let (Outcome::Rejected(rejection), Some(out)) = (outcome, self.dead_letters) {
                             let record = RejectedRecord {
                                 topic: message.topic(),

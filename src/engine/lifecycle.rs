@@ -274,30 +274,29 @@ impl Lifecycle {
     }
 
     /// Whether the alert was already applied to its incident (the incident-life dedupe).
-    pub fn has_alert(&self, alert: &Alert<'_>, alert_hash: u64) -> bool {
-        let Some(incident_id) = alert.incident_id.as_deref() else {
-            return false;
-        };
-        let key = Self::key(alert.tenant.as_deref(), incident_id);
+    pub fn has_alert(&self, key: &str, alert_hash: u64) -> bool {
         self.incidents
-            .get(&*key)
+            .get(key)
             .is_some_and(|incident| incident.has_alert(alert_hash))
+    }
+
+    /// The key of the incident an alert names, if it names one.
+    pub fn alert_key<'a>(alert: &'a Alert<'_>) -> Option<std::borrow::Cow<'a, str>> {
+        let incident_id = alert.incident_id.as_deref()?;
+        Some(Self::key(alert.tenant.as_deref(), incident_id))
     }
 
     /// Joins an alert naming an incident to it.
     pub fn apply_alert(
         &mut self,
         partition: i32,
+        key: &str,
         alert: &Alert<'_>,
         alert_hash: u64,
         source: u32,
         now: i64,
     ) {
-        let Some(incident_id) = alert.incident_id.as_deref() else {
-            return;
-        };
-        let key = Self::key(alert.tenant.as_deref(), incident_id);
-        let (incident, created) = upsert(&mut self.incidents, &key);
+        let (incident, created) = upsert(&mut self.incidents, key);
         incident.partition = partition;
         if incident.apply_alert(alert, alert_hash, source) {
             let (counters, skewed) = (&mut self.counters, &mut self.skewed);
@@ -313,7 +312,7 @@ impl Lifecycle {
                 counters,
                 skewed,
             );
-            self.changed(partition, &key);
+            self.changed(partition, key);
         }
     }
 

@@ -45,7 +45,10 @@ fn case(lifecycle: &mut Lifecycle, json: &str, now: i64) -> bool {
 fn alert(lifecycle: &mut Lifecycle, json: &str, now: i64) {
     let alert = decode_alert(json).expect("valid alert");
     let hash = crate::engine::id_hash(&alert.alert_id);
-    lifecycle.apply_alert(0, &alert, hash, 0, now);
+    let key = Lifecycle::alert_key(&alert)
+        .expect("the alert names an incident")
+        .into_owned();
+    lifecycle.apply_alert(0, &key, &alert, hash, 0, now);
 }
 
 fn only(lifecycle: &Lifecycle) -> &Incident {

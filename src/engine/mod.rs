@@ -183,7 +183,10 @@ impl Engine {
         }
         // A repeat is a duplicate within the longest alert window or the life of its incident.
         let alert_hash = id_hash(&alert.alert_id);
-        if self.lifecycle.has_alert(alert, alert_hash)
+        let incident = Lifecycle::alert_key(alert);
+        if incident
+            .as_deref()
+            .is_some_and(|key| self.lifecycle.has_alert(key, alert_hash))
             || !self
                 .alert_partition(partition)
                 .seen
@@ -214,8 +217,10 @@ impl Engine {
                 .alerts
                 .push((partition, alert_hash, source, alert.severity, detected_at));
         }
-        self.lifecycle
-            .apply_alert(partition, alert, alert_hash, source, now.millis());
+        if let Some(key) = incident {
+            self.lifecycle
+                .apply_alert(partition, &key, alert, alert_hash, source, now.millis());
+        }
         Applied::Counted
     }
 
