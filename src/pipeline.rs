@@ -136,9 +136,9 @@ pub struct Pipeline {
     rejections: RejectionLog,
     /// `limits.max_incidents`, for the log line when the cap bites.
     max_incidents: usize,
-    /// The latest incident KPIs, and what recomputing them cost: they are recomputed on
-    /// every tick, and between ticks only when the last recomputation cost at most a tenth of
-    /// the time since, so the incident pass never takes more than ~10 % of the owner task.
+    /// The latest incident KPIs, and what recomputing them cost: they are recomputed only
+    /// when the last recomputation cost at most a tenth of the time since (or when asked for
+    /// fresh ones), so the pass over the incidents never takes more than ~10 % of the owner task.
     incident_card: Arc<IncidentCard>,
     card_computed: Option<Instant>,
     card_cost: Duration,
