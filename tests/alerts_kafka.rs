@@ -380,26 +380,13 @@ fn counts_alerts_per_window_rejects_bad_records_and_dead_letters_them() {
     );
 }
 
-/// A small deterministic generator, so the scenarios are the same on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
-}
-
 #[test]
 fn event_clock_counts_are_exact_for_records_from_kafkas_own_console_producer() {
     let topic = unique("alerts-console");
     block_on(create_topic(&topic, 1, &[]));
     let sources = ["splunk", "sentinel", "crowdstrike", "suricata"];
     let severities = ["informational", "Low", "MEDIUM", "high", "critical"];
-    let mut random = Lcg(42);
+    let mut random = common::Lcg(42);
     // The latest alert first, so event-clock "now" is NOW from the start.
     let mut alerts = vec![("splunk".to_owned(), "high".to_owned(), NOW)];
     for _ in 0..400 {

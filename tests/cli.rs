@@ -18,6 +18,84 @@ fn write_config(text: &str) -> std::path::PathBuf {
     path
 }
 
+/// `socmetrics demo` on a free port, ready (`/readyz` 200 within a minute).
+struct Demo {
+    child: std::process::Child,
+    url: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Demo {
+    fn start(history: &str) -> Self {
+        let port = common::free_port();
+        let child = socmetrics()
+            .args([
+                "demo",
+                "--history",
+                history,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let demo = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap(),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while demo
+            .client
+            .get(format!("{}/readyz", demo.url))
+            .send()
+            .map(|r| r.status().as_u16())
+            .ok()
+            != Some(200)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "demo not ready within a minute"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        demo
+    }
+
+    fn scrape(&self) -> common::Metrics {
+        common::Metrics::parse(
+            &self
+                .client
+                .get(format!("{}/metrics", self.url))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap(),
+        )
+    }
+
+    /// SIGTERM; the demo must exit 0.
+    fn terminate(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn check_config_prints_the_effective_config_with_secrets_redacted() {
     let path = write_config(
@@ -89,43 +167,8 @@ fn environment_overrides_are_checked_like_the_file() {
 
 #[test]
 fn demo_serves_alert_metrics_without_kafka_and_stops_on_sigterm() {
-    let port = common::free_port();
-    let mut child = socmetrics()
-        .args([
-            "demo",
-            "--history",
-            "1h",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while client
-        .get(format!("{url}/readyz"))
-        .send()
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        assert!(std::time::Instant::now() < deadline, "demo not ready");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let metrics = common::Metrics::parse(
-        &client
-            .get(format!("{url}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap(),
-    );
+    let demo = Demo::start("1h");
+    let metrics = demo.scrape();
     let sources: std::collections::BTreeSet<_> = metrics
         .series("soc_alerts_total")
         .into_iter()
@@ -147,12 +190,7 @@ fn demo_serves_alert_metrics_without_kafka_and_stops_on_sigterm() {
         None,
         "no Kafka in the demo"
     );
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    demo.terminate();
 }
 
 /// Every metric family of PRODUCT.md §4 the daemon exports without Kafka (all but
@@ -214,50 +252,12 @@ const SPEC_FAMILIES: &[&str] = &[
 
 #[test]
 fn demo_exports_every_metric_family_of_the_spec_within_a_minute() {
-    let started = std::time::Instant::now();
-    let port = common::free_port();
     // Six hours of history: every family has data (an hour does too, but with fewer incidents
     // to spare), and the debug build replays it in a fraction of the day's time.
-    let mut child = socmetrics()
-        .args([
-            "demo",
-            "--history",
-            "6h",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let deadline = started + Duration::from_secs(60);
-    while client
-        .get(format!("{url}/readyz"))
-        .send()
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        if std::time::Instant::now() >= deadline {
-            let _ = child.kill();
-            panic!("demo not ready within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let started = std::time::Instant::now();
+    let demo = Demo::start("6h");
     let ready = started.elapsed();
-    let metrics = common::Metrics::parse(
-        &client
-            .get(format!("{url}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap(),
-    );
+    let metrics = demo.scrape();
     // Histograms come back from the parser as `<name>_bucket` (and `_count`, `_sum`).
     let missing: Vec<&str> = SPEC_FAMILIES
         .iter()
@@ -279,11 +279,6 @@ fn demo_exports_every_metric_family_of_the_spec_within_a_minute() {
     assert!((0.02..0.07).contains(&gap), "{gap}");
     assert!(metrics.series("soc_kafka_up").is_empty());
     assert!(metrics.series("soc_kafka_consumer_lag").is_empty());
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    demo.terminate();
     eprintln!("demo ready after {ready:?}; every family exported");
 }

@@ -57,22 +57,10 @@ const COUNTS: [&str; 4] = [
     "soc_sla_breached_open_incidents",
 ];
 
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
-}
-
 /// Alerts and case events of `incidents` incidents keyed by incident id, plus `noise` alerts
 /// without one; every event before NOW.
 fn scenario(seed: u64, incidents: usize, noise: usize) -> (Vec<Record>, Vec<Record>) {
-    let mut random = Lcg(seed);
+    let mut random = common::Lcg(seed);
     let (mut alerts, mut cases) = (Vec::new(), Vec::new());
     for n in 0..incidents {
         let id = format!("INC-{seed}-{n}");
@@ -253,7 +241,7 @@ fn sigkill_at_random_points_and_restarts_end_equal_to_an_uninterrupted_run() {
         .unwrap()
         .as_nanos() as u64;
     eprintln!("kill points seed: {seed}");
-    let mut random = Lcg(seed);
+    let mut random = common::Lcg(seed);
     let topics = Topics::new(common::brokers(), 3);
     let group = unique("killed");
     let (alerts, cases) = scenario(1, 400, 12_000);

@@ -30,23 +30,6 @@ const SEVERITIES: [&str; 5] = ["informational", "low", "medium", "high", "critic
 const ACK_TARGET: [i64; 5] = [72 * HOUR, 24 * HOUR, 4 * HOUR, HOUR, 15 * MINUTE];
 const RESOLVE_TARGET: [i64; 5] = [14 * DAY, 7 * DAY, 72 * HOUR, 24 * HOUR, 4 * HOUR];
 
-/// A small deterministic generator.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 /// What happens to one incident, as offsets from its detection.
 #[derive(Debug)]
 struct Plan {
@@ -66,7 +49,7 @@ struct Plan {
 }
 
 fn plans(count: usize) -> Vec<Plan> {
-    let mut random = Lcg(2026);
+    let mut random = common::Lcg(2026);
     (0..count)
         .map(|n| {
             // Detections over the last 95 days, denser in the last week.

@@ -20,6 +20,25 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+/// A small deterministic generator (PCG-style LCG), so scenarios are the same on every run.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// A number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
 /// The bootstrap address of the test broker, starting one if needed.
 pub fn brokers() -> &'static str {
     static BROKERS: OnceLock<String> = OnceLock::new();
