@@ -142,6 +142,8 @@ pub struct Pipeline {
     incident_card: Arc<IncidentCard>,
     card_computed: Option<Instant>,
     card_cost: Duration,
+    /// A record was taken since the incident KPIs were last recomputed.
+    changed_since_card: bool,
 }
 
 impl Pipeline {
@@ -165,6 +167,7 @@ impl Pipeline {
             incident_card: Arc::default(),
             card_computed: None,
             card_cost: Duration::ZERO,
+            changed_since_card: false,
         }
     }
 
@@ -193,6 +196,7 @@ impl Pipeline {
     ) -> Outcome {
         let health = &mut self.health[role.index()];
         health.consumed += 1;
+        self.changed_since_card = true;
         let outcome = match role {
             TopicRole::Alerts => formats::guard::check(payload, self.limits)
                 .and_then(formats::native::decode_alert)
@@ -307,6 +311,11 @@ impl Pipeline {
         }
     }
 
+    /// Whether records were taken since the incident KPIs were last recomputed.
+    pub fn changed_since_card(&self) -> bool {
+        self.changed_since_card
+    }
+
     /// Every KPI and health value now. With `fresh`, the incident KPIs are recomputed;
     /// otherwise only if that is cheap relative to the time since they last were.
     pub fn snapshot(&mut self, wall: EventTime, fresh: bool) -> Snapshot {
@@ -319,6 +328,7 @@ impl Pipeline {
             self.incident_card = Arc::new(self.engine.incident_card(now));
             self.card_cost = started.elapsed();
             self.card_computed = Some(Instant::now());
+            self.changed_since_card = false;
         }
         Snapshot {
             scorecard: self.engine.scorecard(now, Arc::clone(&self.incident_card)),

@@ -6,9 +6,10 @@
 //! 2. on an assignment (paused by the rebalance callback): `/readyz` 503, read each new
 //!    partition's changelog into the state, resume the partition, `/readyz` 200 (503 until
 //!    the first assignment is restored, or 30 s without one);
-//! 3. take whatever records are ready (a batch) of restored partitions, apply each, then write
-//!    the batch's state changes to the changelog and its dead letters, wait until the broker
-//!    acknowledged all of them, and only then store the batch's offsets;
+//! 3. take whatever records are ready (a batch) of restored partitions, apply each, wait for
+//!    its dead letters, then send the batch's state changes to the changelog; while the next
+//!    batch is applied the broker acknowledges them, and only then are the batch's offsets
+//!    stored (one write in flight at a time, so the changelog keeps the order of changes);
 //! 4. on a revocation (offsets committed in the callback): drop the partitions' state;
 //! 5. publish a snapshot for `/metrics` (at most every 50 ms, and on every tick so wall-clock
 //!    windows slide, deadlines pass and lag is fresh);
@@ -139,9 +140,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         lag: Vec::new(),
         started: Instant::now(),
         assigned_once: false,
+        in_flight: None,
+        batches_since_tick: 0,
     };
     let consumed = owner.consume(control, global.as_ref()).await;
     // Whatever changed last (a final tick) is made durable before the final commit.
+    owner.settle().await;
     let last = owner.pipeline.take_changes();
     let deadline = CancellationToken::new();
     let expire = deadline.clone();
@@ -149,7 +153,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         tokio::time::sleep(DRAIN_DEADLINE).await;
         expire.cancel();
     });
-    owner.write_durably(last, &deadline).await;
+    owner.write_now(last, &deadline).await;
     deadline.cancel();
 
     status.set_ready(false);
@@ -231,6 +235,17 @@ struct Owner<'a> {
     started: Instant,
     /// Ready (`/readyz` 200) once the first assignment is restored.
     assigned_once: bool,
+    /// The last batch: its changelog write and the offsets it covers.
+    in_flight: Option<InFlight>,
+    /// Batches taken since the last tick (none: consumption is idle).
+    batches_since_tick: u32,
+}
+
+/// A batch whose changelog write is not acknowledged yet.
+struct InFlight {
+    write: tokio::task::JoinHandle<bool>,
+    /// `(topic, partition, offset)` of its last records.
+    processed: Vec<(String, i32, i64)>,
 }
 
 impl Owner<'_> {
@@ -268,21 +283,28 @@ impl Owner<'_> {
                 _ = tick.tick() => {
                     let wall = super::wall_clock();
                     self.pipeline.expire(wall);
+                    // The batch in flight first: its records must reach the changelog before these.
+                    if !self.settle().await {
+                        return Ok(());
+                    }
                     let changes = self.pipeline.take_changes();
-                    self.write_durably(changes, self.shutdown).await;
+                    self.write_now(changes, self.shutdown).await;
                     if !self.assigned_once && self.started.elapsed() > READY_WITHOUT_ASSIGNMENT {
                         // No partitions for us (more instances than partitions): nothing to restore.
                         self.assigned_once = true;
                         self.status.set_ready(true);
                     }
                     self.lag = consumer::lag(consumer);
-                    // Paced like any publish: at a million incidents a recomputation costs
-                    // over a second, and a tick every 500 ms must not spend it every time.
-                    self.publish_snapshot(wall, false);
+                    // Paced like any publish (at a million incidents a recomputation costs over
+                    // a second), except once records stop coming: then the first idle tick
+                    // brings the incident KPIs up to everything consumed.
+                    let idle = std::mem::take(&mut self.batches_since_tick) == 0;
+                    self.publish_snapshot(wall, idle && self.pipeline.changed_since_card());
                     last_publish = Instant::now();
                 }
                 batch = batches.next() => {
                     let Some(batch) = batch else { return Ok(()) };
+                    self.batches_since_tick += 1;
                     // Rebalances seen while fetching this batch come first.
                     while let Ok(message) = control.try_recv() {
                         self.rebalance(message).await;
@@ -327,23 +349,23 @@ impl Owner<'_> {
                         }
                         processed.insert((message.topic().to_owned(), partition), message.offset());
                     }
-                    let changes = self.pipeline.take_changes();
-                    let (sent, durable) = futures::join!(
-                        futures::future::join_all(letters),
-                        self.write_durably(changes, self.shutdown)
-                    );
-                    for (topic, partition, offset, sent) in sent {
+                    for (topic, partition, offset, sent) in futures::future::join_all(letters).await {
                         if let Err((error, _)) = sent {
                             tracing::error!(%error, topic, partition, offset, "dead letter not delivered");
                         }
                     }
-                    let processed: Vec<_> = processed.into_iter().map(|((t, p), o)| (t, p, o)).collect();
-                    if !durable {
+                    // The previous batch's changelog write has had this batch's time to be
+                    // acknowledged; its offsets are stored only once it is. This batch's write
+                    // then goes out while the next batch is applied.
+                    if !self.settle().await {
                         return Ok(());
                     }
-                    if let Err(error) = consumer::store_processed(consumer, &processed) {
-                        tracing::warn!(%error, "cannot store offsets (partition revoked?)");
-                    }
+                    let processed: Vec<_> = processed.into_iter().map(|((t, p), o)| (t, p, o)).collect();
+                    let changes = self.pipeline.take_changes();
+                    self.in_flight = Some(InFlight {
+                        write: tokio::spawn(write_durably(self.writer.clone(), changes, self.shutdown.clone())),
+                        processed,
+                    });
                     if last_publish.elapsed() >= PUBLISH_EVERY {
                         self.publish_snapshot(wall, false);
                         last_publish = Instant::now();
@@ -359,33 +381,24 @@ impl Owner<'_> {
         self.publish.send_replace(Arc::new(snapshot));
     }
 
-    /// Writes state records to the changelog, retrying until the broker has them all: the
-    /// offsets they cover must not be stored before. False when `stop` came first (the
-    /// records will be read again from the inputs after a restart).
-    async fn write_durably(&self, records: Vec<StateRecord>, stop: &CancellationToken) -> bool {
-        if records.is_empty() {
+    /// Waits for the batch whose changelog write is in flight and stores its offsets once
+    /// the write is acknowledged. False when the write was abandoned (shutting down).
+    async fn settle(&mut self) -> bool {
+        let Some(in_flight) = self.in_flight.take() else {
             return true;
+        };
+        if !in_flight.write.await.unwrap_or(false) {
+            return false;
         }
-        let mut delay = Duration::from_millis(100);
-        loop {
-            tokio::select! {
-                written = self.writer.write(records.clone()) => match written {
-                    Ok(_) => return true,
-                    Err(error) => {
-                        tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
-                    }
-                },
-                () = stop.cancelled() => {
-                    tracing::warn!("stopping before the changelog acknowledged a batch; its offsets stay uncommitted");
-                    return false;
-                }
-            }
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = stop.cancelled() => return false,
-            }
-            delay = (delay * 2).min(Duration::from_secs(10));
+        if let Err(error) = consumer::store_processed(self.consumer, &in_flight.processed) {
+            tracing::warn!(%error, "cannot store offsets (partition revoked?)");
         }
+        true
+    }
+
+    /// Writes state records and waits for their acknowledgement (ticks, shutdown).
+    async fn write_now(&self, records: Vec<StateRecord>, stop: &CancellationToken) -> bool {
+        write_durably(self.writer.clone(), records, stop.clone()).await
     }
 
     /// Applies a rebalance: restores newly assigned partitions before resuming them, drops
@@ -484,6 +497,39 @@ impl Owner<'_> {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+/// Writes state records to the changelog, retrying until the broker has them all: the
+/// offsets they cover must not be stored before. False when `stop` came first (the
+/// records will be read again from the inputs after a restart).
+async fn write_durably(
+    writer: ChangelogWriter,
+    records: Vec<StateRecord>,
+    stop: CancellationToken,
+) -> bool {
+    if records.is_empty() {
+        return true;
+    }
+    let mut delay = Duration::from_millis(100);
+    loop {
+        tokio::select! {
+            written = writer.write(records.clone()) => match written {
+                Ok(_) => return true,
+                Err(error) => {
+                    tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
+                }
+            },
+            () = stop.cancelled() => {
+                tracing::warn!("stopping before the changelog acknowledged a batch; its offsets stay uncommitted");
+                return false;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stop.cancelled() => return false,
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
 
