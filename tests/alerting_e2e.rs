@@ -43,30 +43,6 @@ const ALERTS: [&str; 9] = [
     "SocExporterDown",
 ];
 
-/// Families named in PRODUCT.md §4 that a later issue (the scorecard) exports: expressions on
-/// them are accepted but may return nothing yet.
-const NOT_EXPORTED_YET: [&str; 19] = [
-    "soc_false_positive_ratio",
-    "soc_alert_false_positive_ratio",
-    "soc_detection_ratio",
-    "soc_escalation_ratio",
-    "soc_repeat_incidents",
-    "soc_repeat_incident_ratio",
-    "soc_threat_intel_incidents",
-    "soc_threat_intel_ratio",
-    "soc_incident_cost",
-    "soc_analyst_open_incidents",
-    "soc_analyst_resolved_incidents",
-    "soc_analyst_alerts",
-    "soc_analyst_busy_ratio",
-    "soc_assets_monitored",
-    "soc_assets_unmonitored",
-    "soc_coverage_gap_ratio",
-    "soc_posture_score",
-    "soc_compliance_score",
-    "soc_compliance_objective_met",
-];
-
 /// Series only a daemon connected to Kafka exports (`demo` has no Kafka): checked against the
 /// daemon in the end-to-end test instead of the demo.
 const KAFKA_ONLY: [&str; 3] = [
@@ -1022,20 +998,13 @@ fn every_dashboard_and_rule_expression_is_accepted_and_returns_demo_data() {
                 continue;
             }
         };
-        let allowed_empty = expression.reads_any(&NOT_EXPORTED_YET)
-            || expression.reads_any(&KAFKA_ONLY)
+        let allowed_empty = expression.reads_any(&KAFKA_ONLY)
             || EMPTY_WHEN_HEALTHY.iter().any(|(alert, cause)| {
                 expression.origin.starts_with(&format!("alert {alert} "))
                     && expression.origin.contains(&format!("cause={cause})"))
             });
         if allowed_empty {
             not_yet += 1;
-            if !result.is_empty() && expression.reads_any(&NOT_EXPORTED_YET) {
-                eprintln!(
-                    "note: {} now returns data; its family may leave NOT_EXPORTED_YET",
-                    expression.origin
-                );
-            }
         } else if result.is_empty() {
             empty.push(format!("{}: `{probe}`", expression.origin));
         }
