@@ -149,6 +149,18 @@ pub fn client_config(config: &Config) -> ClientConfig {
     client
 }
 
+/// A consumer outside the group's offset management (it assigns partitions by hand and never
+/// commits): the changelog reader and the coverage reader. `role` names its `group.id`.
+pub fn standalone_config(config: &Config, role: &str) -> ClientConfig {
+    let mut client = client_config(config);
+    client
+        .set("group.id", format!("{}.{role}", config.kafka.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false");
+    client
+}
+
 /// Consumer settings the offset and rebalance design rests on; `kafka.properties` cannot
 /// change them. Offsets are stored by the owner after the changelog acknowledged a batch
 /// (auto-commit commits only what was stored); KIP-848 gives incremental assignments computed

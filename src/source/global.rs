@@ -10,7 +10,6 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::SourceError;
 use super::changelog::partition_counts;
-use super::consumer::client_config;
 use crate::config::{ClockMode, Config};
 
 /// Assigns every partition of the inventory and telemetry topics that exist; `None` when
@@ -18,16 +17,12 @@ use crate::config::{ClockMode, Config};
 pub fn subscribe(config: &Config) -> Result<Option<StreamConsumer>, SourceError> {
     let (inventory, telemetry) = (&config.topics.inventory, &config.topics.telemetry);
     let counts = partition_counts(config, &[inventory, telemetry])?;
-    let mut client = client_config(config);
-    client
-        .set("group.id", format!("{}.global", config.kafka.group_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "false");
-    let consumer: StreamConsumer = client.create().map_err(|source| SourceError::Client {
-        client: "inventory and telemetry consumer",
-        source,
-    })?;
+    let consumer: StreamConsumer = super::consumer::standalone_config(config, "global")
+        .create()
+        .map_err(|source| SourceError::Client {
+            client: "inventory and telemetry consumer",
+            source,
+        })?;
     let since = match config.clock.mode {
         ClockMode::Wall => crate::event::EventTime::now_wall()
             .saturating_sub_millis(config.coverage.max_silence.millis)
