@@ -23,12 +23,12 @@ fn lifecycle() -> Lifecycle {
                 millis: 7 * DAY,
             },
         ],
-        sla: SlaPolicy::default(),
+        sla: crate::config::Config::default().engine_settings().sla,
         retention_millis: 120 * DAY,
         max_incidents: 1_000,
         max_label_values: 100,
         max_label_length: 64,
-        scorecard: crate::engine::scorecard::ScorecardSettings::default(),
+        scorecard: crate::config::Config::default().engine_settings().scorecard,
     })
 }
 

@@ -11,7 +11,7 @@ use super::labels::LabelValues;
 use super::lifecycle::{ALL_SLOT, SLOTS, severity_slot};
 use crate::event::Disposition;
 
-/// What the scorecard needs from the configuration.
+/// What the scorecard needs from the configuration (defaults: `Config::default()`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScorecardSettings {
     /// Which `detection` values count as detected by the SOC (indexed by `Detection::index`).
@@ -22,17 +22,6 @@ pub struct ScorecardSettings {
     pub hourly_rate: f64,
     /// Base cost per severity (indexed by `Severity::index`).
     pub base_cost: [f64; 5],
-}
-
-impl Default for ScorecardSettings {
-    fn default() -> Self {
-        Self {
-            detected_by: [true, true, false, false],
-            repeat_lookback_millis: 30 * 86_400_000,
-            hourly_rate: 60.0,
-            base_cost: [10.0, 50.0, 150.0, 400.0, 1000.0],
-        }
-    }
 }
 
 /// A share: `num` of `den`; not exported when `den` is 0.

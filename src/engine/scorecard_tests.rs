@@ -91,6 +91,11 @@ impl Fixture {
     }
 }
 
+/// The documented defaults (`Config::default()`), the one place they are written.
+fn defaults() -> ScorecardSettings {
+    crate::config::Config::default().engine_settings().scorecard
+}
+
 fn at(offset: i64) -> i64 {
     NOW + offset
 }
@@ -107,7 +112,7 @@ fn false_positive_ratios_count_resolutions_in_the_window_with_a_disposition() {
         .alert(&format!(r#"{{"alert_id":"b1","incident_id":"b","detected_at":{},"source":"siem","severity":"low"}}"#, at(-3 * HOUR)))
         .case("", &format!(r#"{{"incident_id":"c","at":{},"status":"resolved","severity":"low"}}"#, at(-3 * HOUR)))
         .case("", &format!(r#"{{"incident_id":"d","at":{},"status":"resolved","severity":"high","disposition":"false_positive"}}"#, at(-3 * DAY)));
-    let card = f.compute(&ScorecardSettings::default());
+    let card = f.compute(&defaults());
     let (day, week) = (&card.per_window[0], &card.per_window[1]);
     let high = Severity::High.index();
     assert_eq!(day.false_positive[high], Ratio { num: 1, den: 2 });
@@ -142,7 +147,7 @@ fn detection_escalation_and_threat_intel_ratios() {
         .case("", &tp("u", "user_report", r#","tier":2"#))
         .case("", &tp("a", "alert", r#","threat_intel":true"#))
         .case("", &format!(r#"{{"incident_id":"f","at":{},"status":"escalated","disposition":"false_positive"}}"#, at(-HOUR)));
-    let card = f.compute(&ScorecardSettings::default());
+    let card = f.compute(&defaults());
     let day = &card.per_window[0];
     // True positives: hunt, user_report, alert → 2 of 3 found by the SOC.
     assert_eq!(day.detection, Ratio { num: 2, den: 3 });
@@ -155,14 +160,14 @@ fn detection_escalation_and_threat_intel_ratios() {
     assert_eq!(day.threat_intel, Ratio { num: 1, den: 4 });
     let only_alerts = ScorecardSettings {
         detected_by: [true, false, false, false],
-        ..ScorecardSettings::default()
+        ..defaults()
     };
     assert_eq!(
         f.compute(&only_alerts).per_window[0].detection,
         Ratio { num: 1, den: 3 }
     );
     // An empty SOC has no ratios.
-    let empty = Fixture::new().compute(&ScorecardSettings::default());
+    let empty = Fixture::new().compute(&defaults());
     assert_eq!(empty.per_window[0].detection.value(), None);
     assert_eq!(empty.per_window[0].threat_intel.value(), None);
 }
@@ -191,7 +196,7 @@ fn repeats_match_an_earlier_incident_of_the_same_tenant_and_root_cause_within_th
             "acme",
             &format!(r#"{{"incident_id":"n","at":{},"status":"new"}}"#, at(-HOUR)),
         );
-    let card = f.compute(&ScorecardSettings::default());
+    let card = f.compute(&defaults());
     let (day, week) = (&card.per_window[0], &card.per_window[1]);
     // 24h: p3 (repeat), v2 (not), g1 (not) → 1 of 3.
     assert_eq!(day.repeat, Ratio { num: 1, den: 3 });
@@ -209,7 +214,7 @@ fn repeats_match_an_earlier_incident_of_the_same_tenant_and_root_cause_within_th
     let card = compute(
         &incidents,
         &month,
-        &ScorecardSettings::default(),
+        &defaults(),
         &f.analysts,
         &f.sources,
         NOW,
@@ -244,7 +249,7 @@ fn analyst_busy_time_counts_overlapping_incidents_once() {
         .case("", &resolve("w", -20 * HOUR))
         .alert(&format!(r#"{{"alert_id":"zz","incident_id":"z","detected_at":{},"source":"edr","severity":"low"}}"#, at(-2 * HOUR)))
         .alert(&format!(r#"{{"alert_id":"ww","incident_id":"w","detected_at":{},"source":"edr","severity":"low"}}"#, at(-31 * HOUR)));
-    let card = f.compute(&ScorecardSettings::default());
+    let card = f.compute(&defaults());
     let day = &card.per_window[0];
     let busy: Vec<_> = day
         .analyst_busy
@@ -303,7 +308,7 @@ fn cost_is_reported_else_modelled() {
             at(-2 * HOUR)
         ),
     );
-    let card = f.compute(&ScorecardSettings::default());
+    let card = f.compute(&defaults());
     assert_eq!(card.per_window[0].cost[Severity::High.index()], 830.0);
     assert_eq!(card.per_window[0].cost[ALL_SLOT], 830.0);
     assert_eq!(card.per_window[0].cost[Severity::Low.index()], 0.0);

@@ -5,26 +5,11 @@
 use super::incident::{Incident, NEVER, Stage};
 use crate::event::Severity;
 
-/// Targets in milliseconds, by stage then severity.
+/// Targets in milliseconds, by stage then severity. No `Default`: the documented defaults live
+/// in one place, `config::SlaConfig::default()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlaPolicy {
     pub targets: [[i64; 5]; 2],
-}
-
-impl Default for SlaPolicy {
-    /// critical 15m/4h, high 1h/24h, medium 4h/72h, low 24h/7d, informational 72h/14d.
-    fn default() -> Self {
-        const M: i64 = 60_000;
-        const H: i64 = 60 * M;
-        const D: i64 = 24 * H;
-        Self {
-            // informational, low, medium, high, critical
-            targets: [
-                [72 * H, 24 * H, 4 * H, H, 15 * M],
-                [14 * D, 7 * D, 72 * H, 24 * H, 4 * H],
-            ],
-        }
-    }
 }
 
 impl SlaPolicy {

@@ -8,6 +8,11 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
+/// The documented defaults (`Config::default()`), the one place they are written.
+fn defaults() -> EngineSettings {
+    crate::config::Config::default().engine_settings()
+}
+
 fn settings() -> EngineSettings {
     EngineSettings {
         alert_windows: vec![
@@ -31,9 +36,9 @@ fn settings() -> EngineSettings {
             label: "24h".into(),
             millis: DAY,
         }],
-        sla: sla::SlaPolicy::default(),
+        sla: defaults().sla,
         max_incidents: 1000,
-        scorecard: scorecard::ScorecardSettings::default(),
+        scorecard: defaults().scorecard,
         max_silence_millis: DAY,
         posture_weights: [1.0; 5],
     }
