@@ -6,7 +6,8 @@
 //!
 //! - `serde_json_value`: bare `serde_json::from_slice::<Value>`, the baseline of the target;
 //! - `decode`: `formats::guard::check` + `formats::native::decode_alert`;
-//! - `decode_and_apply`: `Pipeline::step` on a fresh pipeline per iteration (the real path:
+//! - `decode_and_apply`: `Pipeline::apply_batch` in batches of 2,048 on a fresh pipeline per
+//!   iteration (the real path:
 //!   every record is a new alert, counted, none a duplicate or late);
 //! - breakdown rows: `serde_json_ignored` (syntax only, no tree), `guard`,
 //!   `decode_without_depth_count` (guard minus its bracket count), `bracket_count` (that count
@@ -21,12 +22,16 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Map, Value};
 use socmetrics::config::Config;
-use socmetrics::engine::{Applied, Engine};
+use socmetrics::engine::{Effect, Engine};
+use socmetrics::event::Event;
 use socmetrics::event::EventTime;
 use socmetrics::formats::{guard, native};
-use socmetrics::pipeline::{Outcome, Pipeline, TopicRole};
+use socmetrics::pipeline::{Outcome, Pipeline};
 use socmetrics::sim::Simulator;
+use socmetrics::source::{Record, TopicRole};
 
+/// Records per batch, as the daemon takes them.
+const BATCH: usize = 2048;
 /// Records in the set.
 const RECORDS: usize = 100_000;
 /// 2026-01-01T00:00:00Z.
@@ -108,9 +113,12 @@ fn alerts(c: &mut Criterion) {
     );
     // Every record is a new alert on the real path.
     let mut check = Pipeline::new(&config);
-    assert!(records.iter().all(|r| {
-        check.step(TopicRole::Alerts, Some(r), wall, "bench") == Outcome::Applied(Applied::Counted)
-    }));
+    let views = views(&records);
+    assert!(
+        views
+            .iter()
+            .all(|r| { check.step(r, wall) == Outcome::Applied(Effect::Counted) })
+    );
 
     let mut group = c.benchmark_group("alerts");
     group
@@ -182,13 +190,14 @@ fn alerts(c: &mut Criterion) {
     let decoded: Vec<_> = records
         .iter()
         .map(|r| native::decode_alert(std::str::from_utf8(r).expect("UTF-8")).expect("decodes"))
+        .map(Event::Alert)
         .collect();
     group.bench_function("apply", |b| {
         b.iter_batched(
             || Engine::new(config.engine_settings()),
             |mut engine| {
                 for alert in &decoded {
-                    black_box(engine.apply_alert(alert, wall));
+                    black_box(engine.apply(0, alert, wall));
                 }
                 engine
             },
@@ -199,8 +208,8 @@ fn alerts(c: &mut Criterion) {
         b.iter_batched(
             || Pipeline::new(&config),
             |mut pipeline| {
-                for record in &records {
-                    black_box(pipeline.step(TopicRole::Alerts, Some(record), wall, "bench"));
+                for batch in views.chunks(BATCH) {
+                    black_box(pipeline.apply_batch(batch, wall));
                 }
                 pipeline
             },
@@ -212,3 +221,12 @@ fn alerts(c: &mut Criterion) {
 
 criterion_group!(benches, alerts);
 criterion_main!(benches);
+
+/// The records as the pipeline takes them: views of the bytes on `soc.alerts`, one partition.
+fn views(records: &[Vec<u8>]) -> Vec<Record<'_>> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(offset, r)| Record::new("soc.alerts", TopicRole::Alerts, offset as i64, Some(r)))
+        .collect()
+}

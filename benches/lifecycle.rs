@@ -10,8 +10,8 @@
 //! once per iteration on a fresh pipeline or engine, so `Throughput::Elements` is the set size
 //! and criterion's rates are case events per second:
 //!
-//! - `decode_and_apply`: `Pipeline::step(TopicRole::Cases, ..)`, the real path;
-//! - `decode_and_apply_durable`: the same after `make_durable()`, with `take_changes()`
+//! - `decode_and_apply`: `Pipeline::apply_batch` in batches of 2,048, the real path;
+//! - `decode_and_apply_durable`: the same after `make_durable()`, with the batch's changelog records
 //!   every 2,048 records (the daemon's batch): the cost of encoding changelog records, no Kafka;
 //! - breakdown rows: `decode` (`guard::check` + `native::decode_case` alone) and `apply`
 //!   (`Engine::apply_case` on events decoded beforehand).
@@ -29,10 +29,12 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use socmetrics::config::Config;
-use socmetrics::engine::{Applied, Engine};
+use socmetrics::engine::{Effect, Engine};
+use socmetrics::event::Event;
 use socmetrics::event::EventTime;
 use socmetrics::formats::{guard, native};
-use socmetrics::pipeline::{Outcome, Pipeline, TopicRole};
+use socmetrics::pipeline::{Outcome, Pipeline};
+use socmetrics::source::{Record, TopicRole};
 
 /// Incidents in the throughput set.
 const INCIDENTS: usize = 100_000;
@@ -194,7 +196,7 @@ fn engine_with(config: &Config, incidents: usize) -> (Engine, EventTime) {
             .and_then(|(_, k)| k.parse().ok())
             .expect("event ids end in a sequence number");
         if sequence < stop {
-            engine.apply_case(&case, now);
+            engine.apply(0, &Event::Case(case), now);
         }
     }
     (engine, now)
@@ -217,8 +219,13 @@ fn cases(c: &mut Criterion) {
     let decoded: Vec<_> = texts
         .iter()
         .map(|t| native::decode_case(t).expect("decodes"))
+        .map(Event::Case)
         .collect();
-    let wall = decoded.iter().map(|c| c.at).max().unwrap_or_default();
+    let wall = decoded
+        .iter()
+        .filter_map(Event::time)
+        .max()
+        .unwrap_or_default();
     let bytes: usize = records.iter().map(Vec::len).sum();
     let (shortest, longest) = records.iter().fold((usize::MAX, 0), |(lo, hi), r| {
         (lo.min(r.len()), hi.max(r.len()))
@@ -233,7 +240,7 @@ fn cases(c: &mut Criterion) {
     );
     let borrowed = decoded
         .iter()
-        .filter(|c| matches!(c.incident_id, std::borrow::Cow::Borrowed(_)))
+        .filter(|e| matches!(e, Event::Case(c) if matches!(c.incident_id, std::borrow::Cow::Borrowed(_))))
         .count();
     eprintln!(
         "decoded incident ids borrowed from the record: {borrowed} of {}",
@@ -241,9 +248,12 @@ fn cases(c: &mut Criterion) {
     );
     // Every record is a new event on the real path: none late, none a duplicate.
     let mut check = Pipeline::new(&config);
-    assert!(records.iter().all(|r| {
-        check.step(TopicRole::Cases, Some(r), wall, "bench") == Outcome::Applied(Applied::Counted)
-    }));
+    let views = views(&records);
+    assert!(
+        views
+            .iter()
+            .all(|r| { check.step(r, wall) == Outcome::Applied(Effect::Counted) })
+    );
     drop(check);
 
     let mut group = c.benchmark_group("cases");
@@ -266,7 +276,7 @@ fn cases(c: &mut Criterion) {
             || Engine::new(config.engine_settings()),
             |mut engine| {
                 for case in &decoded {
-                    black_box(engine.apply_case(case, wall));
+                    black_box(engine.apply(0, case, wall));
                 }
                 engine
             },
@@ -277,8 +287,8 @@ fn cases(c: &mut Criterion) {
         b.iter_batched(
             || Pipeline::new(&config),
             |mut pipeline| {
-                for record in &records {
-                    black_box(pipeline.step(TopicRole::Cases, Some(record), wall, "bench"));
+                for batch in views.chunks(BATCH) {
+                    black_box(pipeline.apply_batch(batch, wall));
                 }
                 pipeline
             },
@@ -293,11 +303,8 @@ fn cases(c: &mut Criterion) {
                 pipeline
             },
             |mut pipeline| {
-                for batch in records.chunks(BATCH) {
-                    for record in batch {
-                        black_box(pipeline.step(TopicRole::Cases, Some(record), wall, "bench"));
-                    }
-                    black_box(pipeline.take_changes());
+                for batch in views.chunks(BATCH) {
+                    black_box(pipeline.apply_batch(batch, wall));
                 }
                 pipeline
             },
@@ -310,11 +317,8 @@ fn cases(c: &mut Criterion) {
     let mut durable = Pipeline::new(&config);
     durable.make_durable();
     let (mut changes, mut change_bytes) = (0usize, 0usize);
-    for batch in records.chunks(BATCH) {
-        for record in batch {
-            durable.step(TopicRole::Cases, Some(record), wall, "bench");
-        }
-        for change in durable.take_changes() {
+    for batch in views.chunks(BATCH) {
+        for change in durable.apply_batch(batch, wall).changes {
             changes += 1;
             change_bytes += change.key.len() + change.value.map_or(0, |v| v.len());
         }
@@ -353,3 +357,12 @@ fn incident_card(c: &mut Criterion) {
 
 criterion_group!(benches, cases, incident_card);
 criterion_main!(benches);
+
+/// The records as the pipeline takes them: views of the bytes on `soc.cases`, one partition.
+fn views(records: &[Vec<u8>]) -> Vec<Record<'_>> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(offset, r)| Record::new("soc.cases", TopicRole::Cases, offset as i64, Some(r)))
+        .collect()
+}

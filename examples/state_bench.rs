@@ -41,6 +41,8 @@
 //!
 //! The broker is `deploy/local/kafka.sh start`. Topics are named `statebench-<pid>-<millis>`.
 
+#![allow(clippy::disallowed_methods)] // a benchmark measures elapsed time
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -51,13 +53,16 @@ use anyhow::{Context, Result, bail, ensure};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use socmetrics::config::{ClockMode, Config};
+use socmetrics::engine::Change;
 use socmetrics::engine::incident::{EventKey, Incident};
 use socmetrics::engine::state::StateRecord;
 use socmetrics::engine::{Engine, id_hash};
+use socmetrics::event::Event;
 use socmetrics::event::{CaseEvent, Detection, EventTime, Severity, Status};
-use socmetrics::pipeline::{Pipeline, TopicRole};
+use socmetrics::pipeline::Pipeline;
 use socmetrics::sim::Simulator;
 use socmetrics::source::changelog::{self, ChangelogWriter};
+use socmetrics::source::{Record, TopicRole};
 
 /// 2026-01-01T00:00:00Z.
 const START: i64 = 1_767_225_600_000;
@@ -132,7 +137,7 @@ fn bench_config(name: &str) -> Config {
 
 /// A name no earlier run used.
 fn unique_name() -> String {
-    let millis = EventTime::now_wall().millis();
+    let millis = socmetrics::app::clock::wall().millis();
     format!("statebench-{}-{millis}", std::process::id())
 }
 
@@ -150,8 +155,9 @@ fn build_open_incidents(
     n: usize,
     partitions: usize,
     event_ids: bool,
-    mut batch: impl FnMut(&mut Engine),
+    mut batch: impl FnMut(&mut Engine, &mut Vec<Change>),
 ) {
+    let mut pending = Vec::new();
     let mut rng = SmallRng::seed_from_u64(3);
     let analysts: Vec<String> = (0..50).map(|a| format!("analyst{a:02}")).collect();
     let (mut id, mut new_id, mut ack_id) = (String::new(), String::new(), String::new());
@@ -190,7 +196,11 @@ fn build_open_incidents(
             tenant: None,
         };
         now = now.max(new.at);
-        engine.apply_case_in(partition, &new, now);
+        pending.extend(
+            engine
+                .apply(partition, &Event::Case(new.clone()), now)
+                .changes,
+        );
         let acknowledged = CaseEvent {
             at: EventTime(opened + rng.random_range(MINUTE..30 * MINUTE)),
             status: Status::Acknowledged,
@@ -205,12 +215,16 @@ fn build_open_incidents(
             ..new
         };
         now = now.max(acknowledged.at);
-        engine.apply_case_in(partition, &acknowledged, now);
+        pending.extend(
+            engine
+                .apply(partition, &Event::Case(acknowledged), now)
+                .changes,
+        );
         if (i + 1) % (BATCH / 2) == 0 {
-            batch(engine);
+            batch(engine, &mut pending);
         }
     }
-    batch(engine);
+    batch(engine, &mut pending);
 }
 
 /// What glibc malloc takes for a request of `size` bytes on x86-64 (header, 16-byte
@@ -238,7 +252,9 @@ fn memory(n: usize, implicit_ids: bool) -> Result<()> {
     let mut engine = Engine::new(config.engine_settings());
     let (hwm_before, rss_before) = (proc_status("VmHWM")?, proc_status("VmRSS")?);
     let started = Instant::now();
-    build_open_incidents(&mut engine, n, 1, !implicit_ids, |_| {});
+    build_open_incidents(&mut engine, n, 1, !implicit_ids, |_, pending| {
+        pending.clear()
+    });
     let elapsed = started.elapsed();
     let (hwm, rss) = (proc_status("VmHWM")?, proc_status("VmRSS")?);
     let open = engine
@@ -351,10 +367,13 @@ fn changelog_mode(n: usize, partitions: usize) -> Result<()> {
     let mut engine = Engine::new(config.engine_settings());
     engine.record_changes();
     let started = Instant::now();
-    build_open_incidents(&mut engine, n, partitions, true, |_| {});
+    let mut all = Vec::new();
+    build_open_incidents(&mut engine, n, partitions, true, |_, pending| {
+        all.append(pending)
+    });
     let built = started.elapsed();
     let started = Instant::now();
-    let once = engine.take_changes();
+    let once = engine.state_records(&all);
     let taken = started.elapsed();
     drop(engine);
     println!(
@@ -373,9 +392,10 @@ fn changelog_mode(n: usize, partitions: usize) -> Result<()> {
     let mut records: Vec<StateRecord> = Vec::with_capacity(n + n / 100);
     let mut taking = Duration::ZERO;
     let started = Instant::now();
-    build_open_incidents(&mut engine, n, partitions, true, |engine| {
+    build_open_incidents(&mut engine, n, partitions, true, |engine, pending| {
         let at = Instant::now();
-        records.extend(engine.take_changes());
+        records.extend(engine.state_records(pending));
+        pending.clear();
         taking += at.elapsed();
     });
     let built = started.elapsed();
@@ -462,7 +482,7 @@ fn restore(topic: &str, partitions: usize, properties: &[String]) -> Result<()> 
         let (_, errors) = engine.restore(
             partition,
             records.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-            EventTime::now_wall(),
+            socmetrics::app::clock::wall(),
         );
         let applied = at.elapsed();
         apply += applied;
@@ -582,24 +602,22 @@ fn run_variant(
     if variant != Variant::Plain {
         pipeline.make_durable();
     }
-    let wall = EventTime::now_wall();
+    let wall = socmetrics::app::clock::wall();
     let (mut changelog_records, mut changelog_bytes) = (0, 0);
     let mut writes = Vec::new();
     let started = Instant::now();
     for batch in records.chunks(BATCH) {
-        for input in batch {
-            // The key matters only to inventory tombstones.
-            black_box(pipeline.step_in(
-                input.role,
-                input.partition,
-                None,
-                Some(&input.payload),
-                wall,
-                "bench",
-            ));
-        }
+        let views: Vec<Record<'_>> = batch
+            .iter()
+            .enumerate()
+            .map(|(offset, input)| {
+                Record::new("bench", input.role, offset as i64, Some(&input.payload))
+                    .in_partition(input.partition)
+            })
+            .collect();
+        let applied = black_box(pipeline.apply_batch(&views, wall));
         if variant != Variant::Plain {
-            let changes = pipeline.take_changes();
+            let changes = applied.changes;
             changelog_records += changes.len();
             changelog_bytes += changes
                 .iter()

@@ -51,19 +51,57 @@ const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (config, command) = match load(&cli.command) {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            eprintln!("socmetrics: {error:#}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    if let Command::CheckConfig { .. } = command {
-        print!("{}", config.to_redacted_toml());
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Command::CheckConfig { config } => match Config::load(config) {
+            Ok(config) => {
+                print!("{}", config.to_redacted_toml());
+                ExitCode::SUCCESS
+            }
+            Err(error) => config_error(&error.into()),
+        },
+        Command::Run { config } => match Config::load(config) {
+            Ok(config) => serve(config, Task::Daemon),
+            Err(error) => config_error(&error.into()),
+        },
+        Command::Demo {
+            config,
+            listen,
+            history,
+        } => match demo_config(config.as_deref(), listen.as_deref()) {
+            Ok(config) => serve(config, Task::Demo(*history)),
+            Err(error) => config_error(&error),
+        },
     }
+}
+
+/// What `serve` runs.
+#[derive(Debug)]
+enum Task {
+    Daemon,
+    Demo(std::time::Duration),
+}
+
+fn config_error(error: &anyhow::Error) -> ExitCode {
+    eprintln!("socmetrics: {error:#}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// The demo's config: the file if given, else defaults with environment overrides.
+fn demo_config(path: Option<&std::path::Path>, listen: Option<&str>) -> anyhow::Result<Config> {
+    let mut loaded = match path {
+        Some(path) => Config::load(path)?,
+        None => Config::from_env()?,
+    };
+    if let Some(listen) = listen {
+        loaded.http.listen = listen.to_owned();
+        loaded.validate()?;
+    }
+    Ok(loaded)
+}
+
+fn serve(config: Config, task: Task) -> ExitCode {
     app::logging::init(&config.log);
-    match serve(config, command) {
+    match run(config, task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -73,32 +111,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(command: &Command) -> anyhow::Result<(Config, &Command)> {
-    let config = match command {
-        Command::Run { config } | Command::CheckConfig { config } => Config::load(config)?,
-        Command::Demo { config, listen, .. } => {
-            let mut loaded = match config {
-                Some(path) => Config::load(path)?,
-                None => Config::from_env()?,
-            };
-            if let Some(listen) = listen {
-                loaded.http.listen = listen.clone();
-                loaded.validate()?;
-            }
-            loaded
-        }
-    };
-    Ok((config, command))
-}
-
-fn serve(config: Config, command: &Command) -> anyhow::Result<()> {
+fn run(config: Config, task: Task) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         app::signal::install(shutdown.clone()).context("cannot install signal handlers")?;
-        match command {
-            Command::Demo { history, .. } => app::demo::run(config, *history, shutdown).await?,
-            _ => app::daemon::run(config, shutdown).await?,
+        match task {
+            Task::Demo(history) => app::demo::run(config, history, shutdown).await?,
+            Task::Daemon => app::daemon::run(config, shutdown).await?,
         }
         Ok(())
     })

@@ -13,7 +13,7 @@
 //!
 //! Prometheus and Alertmanager run as child processes on free loopback ports with their own
 //! temporary directories, so a system service on 9090/9093 neither helps nor hurts.
-
+#![allow(clippy::disallowed_methods)] // tests wait on real brokers and processes: real time
 #![allow(clippy::unwrap_used)]
 
 mod common;

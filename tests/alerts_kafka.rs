@@ -2,7 +2,7 @@
 //! severities and timestamps (and every kind of malformed record) are produced, the daemon
 //! consumes them in event-clock mode, and `/metrics` must show exactly what an independent
 //! count of the scenario gives.
-
+#![allow(clippy::disallowed_methods)] // tests wait on real brokers and processes: real time
 #![allow(clippy::unwrap_used)]
 
 mod common;

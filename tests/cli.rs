@@ -1,6 +1,6 @@
 //! The command line as a user meets it: check-config, exit codes, and the demo serving
 //! alert metrics without Kafka.
-
+#![allow(clippy::disallowed_methods)] // tests wait on real brokers and processes: real time
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -2,7 +2,7 @@
 //! restarts, an instance of two dying mid-stream, the broker away for 30 s. Each scenario ends
 //! compared with an uninterrupted run over the same records: every windowed and current gauge
 //! must be equal.
-
+#![allow(clippy::disallowed_methods)] // tests wait on real brokers and processes: real time
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use socmetrics::config::Config;
 use socmetrics::engine::Engine;
-use socmetrics::event::EventTime;
+use socmetrics::event::{self, EventTime};
 use socmetrics::formats::native::{decode_alert, decode_case};
 
 const MINUTE: i64 = 60_000;
@@ -160,10 +160,10 @@ fn kpis(events: &[Event]) -> String {
     for event in events {
         match event {
             Event::Alert(text) => {
-                engine.apply_alert(&decode_alert(text).unwrap(), now);
+                engine.apply(0, &event::Event::Alert(decode_alert(text).unwrap()), now);
             }
             Event::Case(text) => {
-                engine.apply_case(&decode_case(text).unwrap(), now);
+                engine.apply(0, &event::Event::Case(decode_case(text).unwrap()), now);
             }
         }
     }

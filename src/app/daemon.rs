@@ -20,6 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::clock::{self, Pacer};
+use super::rejections::RejectionLog;
+
 use futures::StreamExt;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -33,11 +36,12 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::engine::state::StateRecord;
 use crate::export::{Exporter, Status, http};
-use crate::pipeline::{Outcome, Pipeline, Snapshot, TopicRole};
+use crate::pipeline::{Outcome, Pipeline, Snapshot};
 use crate::source::SourceError;
 use crate::source::changelog::{self, ChangelogWriter};
 use crate::source::consumer::{self, Control, InputConsumer};
-use crate::source::dead_letter::{DeadLetters, RejectedRecord};
+use crate::source::dead_letter::DeadLetters;
+use crate::source::{Record, TopicRole};
 
 /// Most records taken into one batch.
 const MAX_BATCH: usize = 2048;
@@ -49,6 +53,10 @@ const TICK: Duration = Duration::from_millis(500);
 const READY_WITHOUT_ASSIGNMENT: Duration = Duration::from_secs(30);
 /// How long the last changes may take to reach the changelog at shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+/// The incident KPIs are recomputed when at least this many times their last cost has passed
+/// since (or when asked for fresh ones), so the pass over the incidents never takes more than
+/// ~10 % of the owner task.
+const CARD_PACE: u32 = 10;
 /// How often the brokers are asked whether they answer.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
 
@@ -71,8 +79,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let status = Arc::new(Status::default());
     let mut pipeline = Pipeline::new(&config);
     pipeline.make_durable();
-    let (publish, snapshots) =
-        watch::channel(Arc::new(pipeline.snapshot(super::wall_clock(), true)));
+    let (publish, snapshots) = watch::channel(Arc::new(pipeline.fresh_snapshot(clock::wall())));
 
     let listener = TcpListener::bind(&config.http.listen)
         .await
@@ -99,7 +106,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         Some(topic) => Some(DeadLetters::new(&config, topic)?),
         None => None,
     };
-    let global = crate::source::global::subscribe(&config)?;
+    let global = crate::source::global::subscribe(&config, clock::wall())?;
     let (control_tx, control) = mpsc::unbounded_channel();
     let topics = [config.topics.alerts.as_str(), config.topics.cases.as_str()];
     let consumer = Arc::new(consumer::subscribe(
@@ -138,22 +145,25 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         state_topic: &state_topic,
         owned: BTreeMap::new(),
         lag: Vec::new(),
-        started: Instant::now(),
+        started: clock::monotonic(),
         assigned_once: false,
         in_flight: None,
         batches_since_tick: 0,
+        card_pacer: Pacer::new(CARD_PACE),
+        rejections: RejectionLog::default(),
     };
     let consumed = owner.consume(control, global.as_ref()).await;
-    // Whatever changed last (a final tick) is made durable before the final commit.
-    owner.settle().await;
-    let last = owner.pipeline.take_changes();
+    // The last batch's changes are made durable (its offsets stored) before the final commit.
     let deadline = CancellationToken::new();
     let expire = deadline.clone();
     tasks.spawn(async move {
         tokio::time::sleep(DRAIN_DEADLINE).await;
         expire.cancel();
     });
-    owner.write_now(last, &deadline).await;
+    tokio::select! {
+        _ = owner.settle() => {}
+        () = deadline.cancelled() => tracing::warn!("drain deadline passed before the changelog acknowledged the last batch"),
+    }
     deadline.cancel();
 
     status.set_ready(false);
@@ -239,6 +249,9 @@ struct Owner<'a> {
     in_flight: Option<InFlight>,
     /// Batches taken since the last tick (none: consumption is idle).
     batches_since_tick: u32,
+    /// Paces the recomputation of the incident KPIs against its cost.
+    card_pacer: Pacer,
+    rejections: RejectionLog,
 }
 
 /// A batch whose changelog write is not acknowledged yet.
@@ -263,7 +276,7 @@ impl Owner<'_> {
         let mut batches = consumer.stream().ready_chunks(MAX_BATCH);
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_publish = Instant::now();
+        let mut last_publish = clock::monotonic();
         let mut last_error_log: Option<Instant> = None;
         loop {
             tokio::select! {
@@ -271,23 +284,23 @@ impl Owner<'_> {
                 () = self.shutdown.cancelled() => return Ok(()),
                 Some(message) = control.recv() => self.rebalance(message).await,
                 Some(batch) = coverage.next() => {
-                    // Inventory and telemetry: read whole by every instance, never committed.
-                    let wall = super::wall_clock();
-                    for message in batch.iter().flatten() {
-                        let role = role_of(self.config, message.topic());
-                        // Formatted only if the record is rejected and logged.
-                        let position = format_args!("{}/{}", message.partition(), message.offset());
-                        self.pipeline.step_in(role, message.partition(), message.key(), message.payload(), wall, position);
-                    }
+                    // Inventory and telemetry: read whole by every instance, never committed;
+                    // they change no changelog state.
+                    let records: Vec<Record<'_>> = batch
+                        .iter()
+                        .flatten()
+                        .filter_map(|message| record_of(self.config, message))
+                        .collect();
+                    let applied = self.pipeline.apply_batch(&records, clock::wall());
+                    self.rejections.batch(&records, &applied);
                 }
                 _ = tick.tick() => {
-                    let wall = super::wall_clock();
-                    self.pipeline.expire(wall);
+                    let wall = clock::wall();
+                    let changes = self.pipeline.expire(wall);
                     // The batch in flight first: its records must reach the changelog before these.
                     if !self.settle().await {
                         return Ok(());
                     }
-                    let changes = self.pipeline.take_changes();
                     self.write_now(changes, self.shutdown).await;
                     if !self.assigned_once && self.started.elapsed() > READY_WITHOUT_ASSIGNMENT {
                         // No partitions for us (more instances than partitions): nothing to restore.
@@ -300,7 +313,7 @@ impl Owner<'_> {
                     // brings the incident KPIs up to everything consumed.
                     let idle = std::mem::take(&mut self.batches_since_tick) == 0;
                     self.publish_snapshot(wall, idle && self.pipeline.changed_since_card());
-                    last_publish = Instant::now();
+                    last_publish = clock::monotonic();
                 }
                 batch = batches.next() => {
                     let Some(batch) = batch else { return Ok(()) };
@@ -309,50 +322,32 @@ impl Owner<'_> {
                     while let Ok(message) = control.try_recv() {
                         self.rebalance(message).await;
                     }
-                    let wall = super::wall_clock();
-                    let mut processed: BTreeMap<(String, i32), i64> = BTreeMap::new();
-                    let mut letters = Vec::new();
+                    let wall = clock::wall();
+                    let mut records = Vec::with_capacity(batch.len());
                     for message in &batch {
                         let message = match message {
                             Ok(message) => message,
                             Err(error) => {
                                 if last_error_log.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
                                     tracing::warn!(%error, "kafka consume error");
-                                    last_error_log = Some(Instant::now());
+                                    last_error_log = Some(clock::monotonic());
                                 }
                                 continue;
                             }
                         };
                         self.status.set_kafka_up(true);
-                        let partition = message.partition();
                         // Not ours (revoked meanwhile) or not restored yet: left for whoever
                         // owns it, offset untouched.
+                        let partition = message.partition();
                         if !self.owned.get(&partition).is_some_and(|o| o.restored && o.inputs.contains(message.topic())) {
                             continue;
                         }
-                        let role = role_of(self.config, message.topic());
-                        let position = format_args!("{partition}/{}", message.offset());
-                        let outcome = self.pipeline.step_in(role, partition, message.key(), message.payload(), wall, position);
-                        if let (Outcome::Rejected(rejection), Some(out)) = (outcome, self.dead_letters) {
-                            let record = RejectedRecord {
-                                topic: message.topic(),
-                                partition,
-                                offset: message.offset(),
-                                key: message.key(),
-                                payload: message.payload(),
-                                headers: message.headers(),
-                            };
-                            letters.push(async move {
-                                let sent = out.send(&record, &rejection).await;
-                                (record.topic.to_owned(), record.partition, record.offset, sent)
-                            });
-                        }
-                        processed.insert((message.topic().to_owned(), partition), message.offset());
+                        records.extend(record_of(self.config, message));
                     }
-                    for (topic, partition, offset, sent) in futures::future::join_all(letters).await {
-                        if let Err((error, _)) = sent {
-                            tracing::error!(%error, topic, partition, offset, "dead letter not delivered");
-                        }
+                    let applied = self.pipeline.apply_batch(&records, wall);
+                    self.rejections.batch(&records, &applied);
+                    if let Some(out) = self.dead_letters {
+                        self.dead_letter(out, &records, &applied.outcomes).await;
                     }
                     // The previous batch's changelog write has had this batch's time to be
                     // acknowledged; its offsets are stored only once it is. This batch's write
@@ -360,23 +355,44 @@ impl Owner<'_> {
                     if !self.settle().await {
                         return Ok(());
                     }
-                    let processed: Vec<_> = processed.into_iter().map(|((t, p), o)| (t, p, o)).collect();
-                    let changes = self.pipeline.take_changes();
                     self.in_flight = Some(InFlight {
-                        write: tokio::spawn(write_durably(self.writer.clone(), changes, self.shutdown.clone())),
-                        processed,
+                        write: tokio::spawn(write_durably(self.writer.clone(), applied.changes, self.shutdown.clone())),
+                        processed: applied.offsets,
                     });
                     if last_publish.elapsed() >= PUBLISH_EVERY {
                         self.publish_snapshot(wall, false);
-                        last_publish = Instant::now();
+                        last_publish = clock::monotonic();
                     }
                 }
             }
         }
     }
 
+    /// Sends every rejected record of a batch to the dead-letter topic and waits for the
+    /// broker's acknowledgements (the batch's offsets are stored only after).
+    async fn dead_letter(&self, out: &DeadLetters, records: &[Record<'_>], outcomes: &[Outcome]) {
+        let letters = records
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(record, outcome)| match outcome {
+                Outcome::Rejected(rejection) => {
+                    Some(async move { (record, out.send(record, rejection).await) })
+                }
+                _ => None,
+            });
+        for (record, sent) in futures::future::join_all(letters).await {
+            if let Err((error, _)) = sent {
+                tracing::error!(%error, topic = record.topic, partition = record.partition, offset = record.offset, "dead letter not delivered");
+            }
+        }
+    }
+
     fn publish_snapshot(&mut self, wall: crate::event::EventTime, fresh: bool) {
-        let mut snapshot = self.pipeline.snapshot(wall, fresh);
+        if fresh || self.card_pacer.due() {
+            let pipeline = &mut *self.pipeline;
+            self.card_pacer.run(|| pipeline.refresh_incidents(wall));
+        }
+        let mut snapshot = self.pipeline.snapshot(wall);
         snapshot.lag = self.lag.clone();
         self.publish.send_replace(Arc::new(snapshot));
     }
@@ -417,11 +433,11 @@ impl Owner<'_> {
                         tracing::info!(partition, "partition state dropped");
                     }
                 }
-                self.publish_snapshot(super::wall_clock(), true);
+                self.publish_snapshot(clock::wall(), true);
             }
             Control::Assigned(partitions) => {
                 self.status.set_ready(false);
-                let started = Instant::now();
+                let started = clock::monotonic();
                 let mut resume = TopicPartitionList::new();
                 for (topic, partition) in &partitions {
                     self.owned
@@ -451,7 +467,7 @@ impl Owner<'_> {
                     millis = started.elapsed().as_millis() as u64,
                     "assignment restored"
                 );
-                self.publish_snapshot(super::wall_clock(), true);
+                self.publish_snapshot(clock::wall(), true);
                 self.assigned_once = true;
                 self.status.set_ready(true);
             }
@@ -460,7 +476,7 @@ impl Owner<'_> {
 
     /// Reads one partition's changelog into the state, retrying while Kafka is away.
     async fn restore(&mut self, partition: i32) {
-        let started = Instant::now();
+        let started = clock::monotonic();
         let mut delay = Duration::from_millis(200);
         loop {
             let config = self.config.clone();
@@ -477,7 +493,7 @@ impl Owner<'_> {
                         records
                             .iter()
                             .map(|(key, value)| (key.as_str(), value.as_deref())),
-                        super::wall_clock(),
+                        clock::wall(),
                     );
                     tracing::info!(
                         partition,
@@ -533,11 +549,25 @@ async fn write_durably(
     }
 }
 
-fn role_of(config: &Config, topic: &str) -> TopicRole {
-    TopicRole::ALL
-        .into_iter()
-        .find(|role| role.topic(config) == topic)
-        .unwrap_or(TopicRole::Alerts)
+/// The record of a Kafka message of a configured input topic.
+fn record_of<'a>(
+    config: &Config,
+    message: &'a rdkafka::message::BorrowedMessage<'_>,
+) -> Option<Record<'a>> {
+    let topic = message.topic();
+    let Some(role) = TopicRole::of(config, topic) else {
+        tracing::warn!(topic, "record of a topic no input names: skipped");
+        return None;
+    };
+    Some(Record {
+        topic,
+        role,
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key(),
+        payload: message.payload(),
+        headers: message.headers(),
+    })
 }
 
 /// Asks the brokers every few seconds whether they answer: `soc_kafka_up`.

@@ -15,8 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::event::{EventTime, Severity};
 use crate::export::{Exporter, Status, http};
-use crate::pipeline::{Pipeline, TopicRole};
-use crate::sim::{Record, Simulator};
+use crate::pipeline::Pipeline;
+use crate::sim::{self, Simulator};
+use crate::source::{Record, TopicRole};
+
+use super::clock;
+use super::rejections::RejectionLog;
 
 use super::daemon::DaemonError;
 
@@ -34,13 +38,13 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     let status = Arc::new(Status::default());
     let mut pipeline = Pipeline::new(&config);
-    let mut simulator = Simulator::new(EventTime::now_wall().millis() as u64);
+    let mut simulator = Simulator::new(clock::wall().millis() as u64);
 
-    let start = super::wall_clock();
+    let start = clock::wall();
     let history_start =
         start.saturating_sub_millis(i64::try_from(history_length.as_millis()).unwrap_or(i64::MAX));
     // The pipeline's wall clock never goes backwards: it starts where the history does.
-    let (publish, snapshots) = watch::channel(Arc::new(pipeline.snapshot(history_start, true)));
+    let (publish, snapshots) = watch::channel(Arc::new(pipeline.fresh_snapshot(history_start)));
     let listener = TcpListener::bind(&config.http.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -75,13 +79,13 @@ pub async fn run(
         // a stage's event was still further down the replay.
         for record in simulator.records_between(from, to) {
             let at = record.at;
-            feed.apply(&mut pipeline, record, at);
+            feed.apply(&mut pipeline, &[record], at);
         }
         pipeline.expire(to);
         from = to;
         tokio::task::yield_now().await;
     }
-    publish.send_replace(Arc::new(pipeline.snapshot(start, true)));
+    publish.send_replace(Arc::new(pipeline.fresh_snapshot(start)));
     status.set_ready(true);
     tracing::info!(
         alerts = feed.offsets[TopicRole::Alerts.index()],
@@ -99,13 +103,11 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             _ = summary.tick() => log_summary(&mut pipeline),
             _ = step.tick() => {
-                let wall = super::wall_clock();
-                for record in simulator.records_between(last, wall) {
-                    feed.apply(&mut pipeline, record, wall);
-                }
+                let wall = clock::wall();
+                feed.apply(&mut pipeline, &simulator.records_between(last, wall), wall);
                 last = last.max(wall);
                 pipeline.expire(wall);
-                publish.send_replace(Arc::new(pipeline.snapshot(wall, true)));
+                publish.send_replace(Arc::new(pipeline.fresh_snapshot(wall)));
             }
         }
     }
@@ -115,12 +117,13 @@ pub async fn run(
     }
 }
 
-/// The simulator's records into the pipeline, each on its topic, numbered per topic for logs.
+/// The simulator's records into the pipeline, each on its topic, numbered per topic.
 #[derive(Debug)]
 struct Feed {
     topics: [String; TopicRole::ALL.len()],
     /// Records applied so far, per topic (by [`TopicRole::index`]).
     offsets: [u64; TopicRole::ALL.len()],
+    rejections: RejectionLog,
 }
 
 impl Feed {
@@ -128,24 +131,32 @@ impl Feed {
         Self {
             topics: TopicRole::ALL.map(|role| role.topic(config).to_owned()),
             offsets: [0; TopicRole::ALL.len()],
+            rejections: RejectionLog::default(),
         }
     }
 
-    /// Steps one record through the pipeline with `wall` as the wall clock, with its key (an
-    /// inventory tombstone is a keyed record without a value).
-    fn apply(&mut self, pipeline: &mut Pipeline, record: Record, wall: EventTime) {
-        let slot = record.role.index();
-        let position = format!("{}/{}", self.topics[slot], self.offsets[slot]);
-        let payload = (!record.is_tombstone()).then_some(record.payload.as_slice());
-        let key = record.key.as_deref().map(str::as_bytes);
-        pipeline.step_in(record.role, 0, key, payload, wall, &position);
-        self.offsets[slot] += 1;
+    /// Applies generated records as one batch with `wall` as the wall clock, each with its
+    /// key (an inventory tombstone is a keyed record without a value).
+    fn apply(&mut self, pipeline: &mut Pipeline, generated: &[sim::Record], wall: EventTime) {
+        let records: Vec<Record<'_>> = generated
+            .iter()
+            .map(|generated| {
+                let slot = generated.role.index();
+                let offset = self.offsets[slot];
+                self.offsets[slot] += 1;
+                let payload = (!generated.is_tombstone()).then_some(generated.payload.as_slice());
+                Record::new(&self.topics[slot], generated.role, offset as i64, payload)
+                    .with_key(generated.key.as_deref().map(str::as_bytes))
+            })
+            .collect();
+        let batch = pipeline.apply_batch(&records, wall);
+        self.rejections.batch(&records, &batch);
     }
 }
 
 /// One line on the console: alerts in the shortest window by severity, and open incidents.
 fn log_summary(pipeline: &mut Pipeline) {
-    let snapshot = pipeline.snapshot(super::wall_clock(), true);
+    let snapshot = pipeline.fresh_snapshot(clock::wall());
     let card = &snapshot.scorecard;
     let Some(window) = card.alert_windows.first() else {
         return;

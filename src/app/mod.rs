@@ -1,14 +1,9 @@
-//! Wiring: the daemon (`run`), the demo, signals and logging. The only place that reads the
-//! wall clock and spawns tasks.
+//! Wiring: the daemon (`run`), the demo, signals and logging. The only place that reads a
+//! clock ([`clock`]) and spawns tasks.
 
+pub mod clock;
 pub mod daemon;
 pub mod demo;
 pub mod logging;
+pub mod rejections;
 pub mod signal;
-
-use crate::event::EventTime;
-
-/// The wall clock, read once per batch and handed to the pipeline.
-pub fn wall_clock() -> EventTime {
-    EventTime::now_wall()
-}

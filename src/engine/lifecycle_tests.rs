@@ -2,7 +2,8 @@
 //! membership of PRODUCT.md §2–§3.
 
 use super::*;
-use crate::event::{CaseEvent, Severity};
+use crate::engine::card::{ALL_SLOT, SlaStats};
+use crate::event::{CaseEvent, Disposition, Severity};
 use crate::formats::native::{decode_alert, decode_case};
 
 const MINUTE: i64 = 60_000;
@@ -37,9 +38,21 @@ fn no_sources() -> LabelValues {
 }
 
 /// Applies a case event written as native JSON; `at` and `occurred_at` are offsets from T0.
+/// True when the event was new; `SKEWED` counts the durations it found negative.
 fn case(lifecycle: &mut Lifecycle, json: &str, now: i64) -> bool {
     let event: CaseEvent<'_> = decode_case(json).expect("valid case event");
-    lifecycle.apply_case(0, &event, now)
+    let touched = lifecycle.apply_case(0, &event, now);
+    SKEWED.with(|s| s.set(s.get() + touched.map_or(0, |t| t.skewed)));
+    touched.is_some()
+}
+
+thread_local! {
+    /// Negative durations the helpers' events found since [`take_skewed`].
+    static SKEWED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn take_skewed() -> u64 {
+    SKEWED.with(|s| s.replace(0))
 }
 
 fn alert(lifecycle: &mut Lifecycle, json: &str, now: i64) {
@@ -48,7 +61,8 @@ fn alert(lifecycle: &mut Lifecycle, json: &str, now: i64) {
     let key = Lifecycle::alert_key(&alert)
         .expect("the alert names an incident")
         .into_owned();
-    lifecycle.apply_alert(0, &key, &alert, hash, 0, now);
+    let touched = lifecycle.apply_alert(0, &key, &alert, hash, 0, now);
+    SKEWED.with(|s| s.set(s.get() + touched.skewed));
 }
 
 fn only(lifecycle: &Lifecycle) -> &Incident {
@@ -269,14 +283,14 @@ fn a_severity_change_after_detection_moves_the_deadline() {
     );
     // Not counted until the partition's stream has been read past the deadline: a backlog
     // may still hold the resolution.
-    lc.advance(T0 + 4 * HOUR + 1);
+    lc.advance(T0 + 4 * HOUR + 1, None);
     assert_eq!(
         lc.card(T0 + 4 * HOUR + 1, &no_sources()).counters.breaches[critical]
             [Stage::Resolve.index()],
         0
     );
     lc.observe(0, T0 + 4 * HOUR + 1);
-    lc.advance(T0 + 4 * HOUR + 1);
+    lc.advance(T0 + 4 * HOUR + 1, None);
     let card = lc.card(T0 + 4 * HOUR + 1, &no_sources());
     assert_eq!(card.breached_open[critical][Stage::Resolve.index()], 1);
     assert_eq!(card.counters.breaches[critical][Stage::Resolve.index()], 1);
@@ -365,7 +379,7 @@ fn negative_durations_clamp_to_zero_and_count_as_clock_skew_once() {
     );
     alert(&mut lc, &skewed, now);
     assert_eq!(only(&lc).duration(Span::Detect), Some(-5 * MINUTE));
-    assert_eq!(lc.take_skewed(), 1);
+    assert_eq!(take_skewed(), 1);
     alert(&mut lc, &skewed, now);
     case(
         &mut lc,
@@ -375,7 +389,7 @@ fn negative_durations_clamp_to_zero_and_count_as_clock_skew_once() {
         ),
         now,
     );
-    assert_eq!(lc.take_skewed(), 0);
+    assert_eq!(take_skewed(), 0);
     let ttd = lc.card(now, &no_sources()).per_window[0].spans[Span::Detect.index()]
         [Severity::Low.index()];
     assert_eq!(
@@ -534,9 +548,9 @@ fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_fi
         &format!(r#"{{"incident_id":"open","at":{T0},"status":"new"}}"#),
         T0,
     );
-    lc.advance(T0 + 120 * DAY);
+    lc.advance(T0 + 120 * DAY, None);
     assert_eq!(lc.len(), 2, "exactly at the horizon it stays");
-    lc.advance(T0 + 120 * DAY + 1);
+    lc.advance(T0 + 120 * DAY + 1, None);
     assert_eq!(lc.len(), 1);
     assert_eq!(lc.incidents().next().unwrap().0, "open");
     assert_eq!(lc.card(T0, &no_sources()).counters.evicted, [1, 0]);
@@ -557,7 +571,7 @@ fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_fi
             T0,
         );
     }
-    capped.advance(T0 + 3);
+    capped.advance(T0 + 3, None);
     let mut kept: Vec<_> = capped.incidents().map(|(id, _)| id.to_owned()).collect();
     kept.sort();
     assert_eq!(

@@ -1,27 +1,45 @@
 //! The functional core: events and a `now` in, what happened ([`Applied`]) and the current
 //! [`Scorecard`] out. No I/O, clock reads, logging or metrics library in here, so unit tests,
 //! property tests, benches, the demo and the daemon all drive it the same way.
+//!
+//! ```text
+//! Event ──apply──▶ alerts (dedupe, volume windows) ─┐
+//!                  lifecycle (incidents) ───────────┼──▶ card + quality ──▶ Scorecard ──▶ series
+//!                  coverage (assets) ───────────────┘
+//! ```
+//!
+//! Dependencies inside point one way: `incident` ← `lifecycle` ← `Engine`; `card` and
+//! `quality` compute from incidents; `scorecard` describes their values; `durable` turns
+//! [`Change`]s into changelog records and back.
 
 pub mod alerts;
+pub mod card;
 pub mod coverage;
 pub mod dedupe;
+mod durable;
 pub mod incident;
 pub mod labels;
 pub mod lifecycle;
+pub mod quality;
 pub mod scorecard;
 pub mod sla;
 pub mod state;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::event::{Alert, CaseEvent, EventTime, InventoryRecord, Severity, Telemetry};
+use smallvec::SmallVec;
+
+use crate::event::{Alert, CaseEvent, Event, EventTime, Severity, Telemetry};
 use alerts::AlertBook;
+use card::IncidentCard;
 use dedupe::SeenKeys;
 use labels::LabelValues;
-use lifecycle::{IncidentCard, Lifecycle, LifecycleSettings};
+use lifecycle::{Lifecycle, LifecycleSettings};
 use sla::SlaPolicy;
-use state::{StateKey, StateRecord};
+
+pub use durable::Change;
+pub use scorecard::{AlertCounts, Scorecard};
 
 /// A rolling window ending at now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +61,7 @@ pub struct EngineSettings {
     pub kpi_windows: Vec<Window>,
     pub sla: SlaPolicy,
     pub max_incidents: usize,
-    pub scorecard: scorecard::ScorecardSettings,
+    pub scorecard: quality::ScorecardSettings,
     /// `coverage.max_silence`.
     pub max_silence_millis: i64,
     /// Weights of detection ratio, acknowledge and resolve compliance, 1 − coverage gap and
@@ -51,15 +69,47 @@ pub struct EngineSettings {
     pub posture_weights: [f64; 5],
 }
 
-/// What applying one event did.
+/// What applying one event came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Applied {
+pub enum Effect {
     /// A new fact, now counted.
     Counted,
     /// Seen before within the dedupe horizon: changes nothing.
     Duplicate,
     /// Older than the retention horizon: dropped.
     Late,
+}
+
+/// What applying one event did: its effect, and everything else that came of it, so nothing
+/// leaves the engine through a side channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub effect: Effect,
+    /// Durations found negative (clamped to 0): counted as `clock_skew` rejections.
+    pub skewed: u64,
+    /// State the changelog must record; empty unless [`Engine::record_changes`] was called.
+    pub changes: SmallVec<[Change; 2]>,
+}
+
+impl Applied {
+    fn only(effect: Effect) -> Self {
+        Self {
+            effect,
+            skewed: 0,
+            changes: SmallVec::new(),
+        }
+    }
+}
+
+/// What a clock-driven pass ([`Engine::expire`]) did.
+#[derive(Debug, Default)]
+pub struct Expired {
+    /// Incidents let go past retention.
+    pub retention: u64,
+    /// Incidents let go to stay under `limits.max_incidents`.
+    pub cap: u64,
+    /// State the changelog must record (breach flags, departures, alerts out of the windows).
+    pub changes: Vec<Change>,
 }
 
 /// The stable 64-bit hash of an id (alert ids): the same in every process, so dedupe sets and
@@ -73,19 +123,6 @@ pub fn id_hash(id: &str) -> u64 {
 struct AlertPartition {
     book: AlertBook,
     seen: SeenKeys,
-}
-
-/// What changed since the changelog was last written.
-#[derive(Debug, Default)]
-struct Pending {
-    /// Alerts kept for the windows: (partition, id hash, source id, severity, detected_at).
-    alerts: Vec<(i32, u64, u32, Severity, i64)>,
-    /// Alerts that left the longest window: (partition, id hash).
-    alerts_gone: Vec<(i32, u64)>,
-    /// Partitions whose event clock moved.
-    clocks: BTreeMap<i32, i64>,
-    /// Alert series first seen in a partition: (partition, source id, severity).
-    series: Vec<(i32, u32, Severity)>,
 }
 
 /// The in-memory state of everything consumed, by input partition.
@@ -102,9 +139,8 @@ pub struct Engine {
     longest_alert_window: i64,
     lifecycle: Lifecycle,
     coverage: coverage::Coverage,
-    /// Whether changes are recorded for the changelog (off for the demo and replays).
+    /// Whether changes are reported for the changelog (off for the demo and replays).
     durable: bool,
-    pending: Pending,
 }
 
 impl Engine {
@@ -136,15 +172,13 @@ impl Engine {
             }),
             coverage: coverage::Coverage::new(settings.max_silence_millis),
             durable: false,
-            pending: Pending::default(),
             settings,
         }
     }
 
-    /// Records every change for the changelog ([`Engine::take_changes`]).
+    /// Reports every state change in [`Applied::changes`] and [`Expired::changes`] from now on.
     pub fn record_changes(&mut self) {
         self.durable = true;
-        self.lifecycle.record_changes();
     }
 
     fn alert_partition(&mut self, partition: i32) -> &mut AlertPartition {
@@ -158,29 +192,43 @@ impl Engine {
             })
     }
 
-    fn observe(&mut self, partition: i32, at: i64) {
+    fn observe(&mut self, partition: i32, at: i64, applied: &mut Applied) {
         self.lifecycle.observe(partition, at);
         let clock = self.clocks.entry(partition).or_insert(i64::MIN);
         if at > *clock {
             *clock = at;
             if self.durable {
-                self.pending.clocks.insert(partition, at);
+                applied.changes.push(Change::Clock { partition, at });
             }
         }
     }
 
-    /// Applies one alert of input partition 0 at clock time `now` (single-partition use: the
-    /// demo, replays, tests).
-    pub fn apply_alert(&mut self, alert: &Alert<'_>, now: EventTime) -> Applied {
-        self.apply_alert_in(0, alert, now)
+    fn is_late(&self, at: EventTime, now: EventTime) -> bool {
+        at.millis() < now.millis().saturating_sub(self.settings.retention_millis)
     }
 
-    /// Applies one alert of an input partition at clock time `now`.
-    pub fn apply_alert_in(&mut self, partition: i32, alert: &Alert<'_>, now: EventTime) -> Applied {
-        let detected_at = alert.detected_at.millis();
-        if detected_at < now.millis().saturating_sub(self.settings.retention_millis) {
-            return Applied::Late;
+    /// Applies one event of state partition `partition` at clock time `now`.
+    pub fn apply(&mut self, partition: i32, event: &Event<'_>, now: EventTime) -> Applied {
+        match event {
+            Event::Alert(alert) => self.apply_alert(partition, alert, now),
+            Event::Case(case) => self.apply_case(partition, case, now),
+            Event::Inventory(record) => {
+                self.coverage.apply_inventory(record);
+                Applied::only(Effect::Counted)
+            }
+            Event::AssetRemoved(asset_id) => {
+                self.coverage.remove_asset(asset_id);
+                Applied::only(Effect::Counted)
+            }
+            Event::Telemetry(beat) => self.apply_telemetry(beat, now),
         }
+    }
+
+    fn apply_alert(&mut self, partition: i32, alert: &Alert<'_>, now: EventTime) -> Applied {
+        if self.is_late(alert.detected_at, now) {
+            return Applied::only(Effect::Late);
+        }
+        let detected_at = alert.detected_at.millis();
         // A repeat is a duplicate within the longest alert window or the life of its incident.
         let alert_hash = id_hash(&alert.alert_id);
         let incident = Lifecycle::alert_key(alert);
@@ -192,9 +240,10 @@ impl Engine {
                 .seen
                 .insert(alert_hash, now.millis())
         {
-            return Applied::Duplicate;
+            return Applied::only(Effect::Duplicate);
         }
-        self.observe(partition, detected_at);
+        let mut applied = Applied::only(Effect::Counted);
+        self.observe(partition, detected_at, &mut applied);
         let source = self.sources.intern(&alert.source);
         let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
         *self
@@ -207,70 +256,71 @@ impl Engine {
             .series_mut(source, alert.severity);
         let first = !series.seen;
         let kept = series.record(detected_at, alert_hash, oldest_kept);
-        if first && self.durable {
-            self.pending
-                .series
-                .push((partition, source, alert.severity));
-        }
-        if kept && self.durable {
-            self.pending
-                .alerts
-                .push((partition, alert_hash, source, alert.severity, detected_at));
+        if self.durable {
+            if first {
+                applied.changes.push(Change::Series {
+                    partition,
+                    source,
+                    severity: alert.severity,
+                });
+            }
+            if kept {
+                applied.changes.push(Change::Alert {
+                    partition,
+                    hash: alert_hash,
+                    source,
+                    severity: alert.severity,
+                    detected_at,
+                });
+            }
         }
         if let Some(key) = incident {
-            self.lifecycle
-                .apply_alert(partition, &key, alert, alert_hash, source, now.millis());
+            let touched = self.lifecycle.apply_alert(
+                partition,
+                &key,
+                alert,
+                alert_hash,
+                source,
+                now.millis(),
+            );
+            applied.skewed = touched.skewed;
+            if touched.changed && self.durable {
+                applied.changes.push(Change::Incident {
+                    partition,
+                    key: Box::from(key.as_ref()),
+                });
+            }
         }
-        Applied::Counted
+        applied
     }
 
-    /// Applies one case event of input partition 0 at clock time `now`.
-    pub fn apply_case(&mut self, case: &CaseEvent<'_>, now: EventTime) -> Applied {
-        self.apply_case_in(0, case, now)
-    }
-
-    /// Applies one case event of an input partition at clock time `now`.
-    pub fn apply_case_in(
-        &mut self,
-        partition: i32,
-        case: &CaseEvent<'_>,
-        now: EventTime,
-    ) -> Applied {
-        if case.at.millis() < now.millis().saturating_sub(self.settings.retention_millis) {
-            return Applied::Late;
+    fn apply_case(&mut self, partition: i32, case: &CaseEvent<'_>, now: EventTime) -> Applied {
+        if self.is_late(case.at, now) {
+            return Applied::only(Effect::Late);
         }
-        self.observe(partition, case.at.millis());
-        if self.lifecycle.apply_case(partition, case, now.millis()) {
-            Applied::Counted
-        } else {
-            Applied::Duplicate
+        let mut applied = Applied::only(Effect::Counted);
+        self.observe(partition, case.at.millis(), &mut applied);
+        let Some(touched) = self.lifecycle.apply_case(partition, case, now.millis()) else {
+            applied.effect = Effect::Duplicate;
+            return applied;
+        };
+        applied.skewed = touched.skewed;
+        if self.durable {
+            let key = Lifecycle::key(case.tenant.as_deref(), &case.incident_id);
+            applied.changes.push(Change::Incident {
+                partition,
+                key: Box::from(key.as_ref()),
+            });
         }
+        applied
     }
 
-    /// An inventory record: the asset should be monitored (unless retired).
-    pub fn apply_inventory(&mut self, record: &InventoryRecord<'_>) -> Applied {
-        self.coverage.apply_inventory(record);
-        Applied::Counted
-    }
-
-    /// An inventory tombstone: the asset is gone.
-    pub fn remove_asset(&mut self, asset_id: &str) -> Applied {
-        self.coverage.remove_asset(asset_id);
-        Applied::Counted
-    }
-
-    /// A heartbeat of an asset's logs.
-    pub fn apply_telemetry(&mut self, beat: &Telemetry<'_>, now: EventTime) -> Applied {
-        if beat.at.millis() < now.millis().saturating_sub(self.settings.retention_millis) {
-            return Applied::Late;
+    fn apply_telemetry(&mut self, beat: &Telemetry<'_>, now: EventTime) -> Applied {
+        if self.is_late(beat.at, now) {
+            return Applied::only(Effect::Late);
         }
         self.coverage.apply_telemetry(beat);
-        Applied::Counted
-    }
-
-    /// Durations found negative since the last call: counted as `clock_skew` rejections.
-    pub fn take_skewed(&mut self) -> u64 {
-        self.lifecycle.take_skewed()
+        Applied::only(Effect::Counted)
     }
 
     /// The incidents in memory (tests, reports).
@@ -279,132 +329,29 @@ impl Engine {
     }
 
     /// Clock-driven work at `now`: SLA breaches as deadlines pass, and letting go of what no
-    /// window can need any more. One pass over the incidents; call it every tick. Returns the
-    /// incidents let go, `[past retention, over the cap]`.
-    pub fn expire(&mut self, now: EventTime) -> [u64; 2] {
+    /// window can need any more. One pass over the incidents; call it every tick.
+    pub fn expire(&mut self, now: EventTime) -> Expired {
         let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
-        let (durable, pending) = (self.durable, &mut self.pending);
+        let mut expired = Expired::default();
+        let (durable, changes) = (self.durable, &mut expired.changes);
         for (partition, alerts) in &mut self.alerts {
-            alerts.book.expire(oldest_kept, &mut |id| {
+            alerts.book.expire(oldest_kept, &mut |hash| {
                 if durable {
-                    pending.alerts_gone.push((*partition, id));
+                    changes.push(Change::AlertGone {
+                        partition: *partition,
+                        hash,
+                    });
                 }
             });
             alerts.seen.rotate(now.millis());
         }
         self.coverage.expire(now.millis());
-        self.lifecycle.advance(now.millis())
-    }
-
-    /// The changelog records of everything changed since the last call.
-    pub fn take_changes(&mut self) -> Vec<StateRecord> {
-        let pending = std::mem::take(&mut self.pending);
-        let mut records = self.lifecycle.take_changes(&self.sources);
-        for (partition, hash, source, severity, detected_at) in pending.alerts {
-            records.push(StateRecord {
-                partition,
-                key: state::alert_key(hash),
-                value: Some(state::encode_alert(
-                    self.sources.value(source),
-                    severity,
-                    detected_at,
-                )),
-            });
-        }
-        for (partition, hash) in pending.alerts_gone {
-            records.push(StateRecord {
-                partition,
-                key: state::alert_key(hash),
-                value: None,
-            });
-        }
-        for (partition, source, severity) in pending.series {
-            records.push(StateRecord {
-                partition,
-                key: state::series_key(severity, self.sources.value(source)),
-                value: Some(Vec::new()),
-            });
-        }
-        for (partition, at) in pending.clocks {
-            records.push(StateRecord {
-                partition,
-                key: state::CLOCK_KEY.to_owned(),
-                value: Some(at.to_be_bytes().to_vec()),
-            });
-        }
-        records
-    }
-
-    /// Rebuilds one partition's state from its changelog records, in changelog order; returns
-    /// the partition's event clock, if it had one. Records that cannot be read are skipped and
-    /// returned as errors (the rest of the partition is still restored).
-    pub fn restore<'a>(
-        &mut self,
-        partition: i32,
-        records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
-        now: EventTime,
-    ) -> (Option<i64>, Vec<state::StateError>) {
-        let mut alerts: HashMap<u64, Option<state::RestoredAlert>> = HashMap::new();
-        let mut clock = None;
-        let mut errors = Vec::new();
-        for (key, value) in records {
-            match state::parse_key(key) {
-                Some(StateKey::Incident(incident)) => {
-                    if let Err(error) =
-                        self.lifecycle
-                            .restore(partition, incident, value, &mut self.sources)
-                    {
-                        errors.push(error);
-                    }
-                }
-                Some(StateKey::Alert(hash)) => {
-                    match value.map(|v| state::decode_alert(key, v)).transpose() {
-                        Ok(alert) => {
-                            alerts.insert(hash, alert);
-                        }
-                        Err(error) => errors.push(error),
-                    }
-                }
-                Some(StateKey::Series(severity, source)) => {
-                    if value.is_some() {
-                        let source = self.sources.intern(source);
-                        self.alert_partition(partition)
-                            .book
-                            .series_mut(source, severity)
-                            .seen = true;
-                    }
-                }
-                Some(StateKey::Clock) => {
-                    if let Some(bytes) = value.and_then(|v| <[u8; 8]>::try_from(v).ok()) {
-                        clock = Some(i64::from_be_bytes(bytes));
-                    }
-                }
-                None => errors.push(state::StateError::Corrupt {
-                    key: key.to_owned(),
-                    reason: "unknown key".into(),
-                }),
-            }
-        }
-        // The partition's own clock counts even before the caller's clock has moved (a fresh
-        // process in event-clock mode is still at the epoch).
-        let now = clock.map_or(now, |at| now.max(EventTime(at)));
-        let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
-        for (hash, alert) in alerts {
-            let Some(alert) = alert else { continue };
-            let source = self.sources.intern(&alert.source);
-            let target = self.alert_partition(partition);
-            target.book.series_mut(source, alert.severity).keep(
-                alert.detected_at,
-                hash,
-                oldest_kept,
-            );
-            target.seen.insert(hash, now.millis());
-        }
-        if let Some(at) = clock {
-            self.clocks.insert(partition, at);
-            self.lifecycle.observe(partition, at);
-        }
-        (clock, errors)
+        let [retention, cap] = self
+            .lifecycle
+            .advance(now.millis(), durable.then_some(changes));
+        expired.retention = retention;
+        expired.cap = cap;
+        expired
     }
 
     /// Forgets everything of a partition no longer assigned to this instance.
@@ -412,10 +359,6 @@ impl Engine {
         self.alerts.remove(&partition);
         self.clocks.remove(&partition);
         self.lifecycle.drop_partition(partition);
-        self.pending.alerts.retain(|a| a.0 != partition);
-        self.pending.alerts_gone.retain(|a| a.0 != partition);
-        self.pending.series.retain(|a| a.0 != partition);
-        self.pending.clocks.remove(&partition);
     }
 
     /// The incident KPIs at `now`, recomputed from the incidents in memory.
@@ -450,85 +393,21 @@ impl Engine {
                 }
             }
         }
-        Scorecard {
+        let mut alerts: Vec<_> = merged.into_values().collect();
+        alerts.sort_by(|a, b| (&a.source, a.severity).cmp(&(&b.source, b.severity)));
+        Scorecard::new(
             now,
-            alert_windows: self.settings.alert_windows.clone(),
-            alerts: {
-                let mut alerts: Vec<_> = merged.into_values().collect();
-                alerts.sort_by(|a, b| (&a.source, a.severity).cmp(&(&b.source, b.severity)));
-                alerts
-            },
-            label_overflow: vec![
+            self.settings.alert_windows.clone(),
+            alerts,
+            vec![
                 (self.sources.name(), self.sources.overflowed()),
                 self.lifecycle.analyst_overflow(),
             ],
-            posture: posture(&incidents, coverage, &self.settings.posture_weights),
-            coverage,
             incidents,
-        }
+            coverage,
+            &self.settings.posture_weights,
+        )
     }
-}
-
-/// Counts of one (source, severity) alert series.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlertCounts {
-    pub source: Arc<str>,
-    pub severity: Severity,
-    /// `soc_alerts_total`.
-    pub total: u64,
-    /// `soc_alert_volume`, one per alert window, in [`Scorecard::alert_windows`] order.
-    pub volume: Vec<u64>,
-}
-
-/// Every KPI value at one instant: what the exporter publishes.
-#[derive(Clone, Debug, Default)]
-pub struct Scorecard {
-    pub now: EventTime,
-    pub alert_windows: Vec<Window>,
-    pub alerts: Vec<AlertCounts>,
-    /// `soc_label_overflow_total` per label name.
-    pub label_overflow: Vec<(&'static str, u64)>,
-    pub incidents: Arc<IncidentCard>,
-    pub coverage: coverage::CoverageCard,
-    /// `soc_posture_score` per KPI window (absent where no part is known).
-    pub posture: Vec<Option<f64>>,
-}
-
-/// `soc_posture_score` per KPI window: 0–100, the weighted mean of detection ratio, both SLA
-/// compliances, 1 − coverage gap and 1 − false-positive ratio, over the parts that exist
-/// (weights renormalised over them).
-fn posture(
-    card: &IncidentCard,
-    coverage: coverage::CoverageCard,
-    weights: &[f64; 5],
-) -> Vec<Option<f64>> {
-    use incident::Stage;
-    use lifecycle::ALL_SLOT;
-    card.per_window
-        .iter()
-        .zip(&card.scorecard.per_window)
-        .map(|(kpis, scorecard)| {
-            let sla = |stage: Stage| {
-                let stats = kpis.sla[stage.index()][ALL_SLOT];
-                (stats.due > 0).then(|| stats.met as f64 / stats.due as f64)
-            };
-            let parts = [
-                scorecard.detection.value(),
-                sla(Stage::Acknowledge),
-                sla(Stage::Resolve),
-                coverage.gap_ratio().map(|gap| 1.0 - gap),
-                scorecard.false_positive[ALL_SLOT]
-                    .value()
-                    .map(|fp| 1.0 - fp),
-            ];
-            let (sum, total) = parts
-                .iter()
-                .zip(weights)
-                .filter_map(|(part, weight)| part.map(|p| (p * weight, *weight)))
-                .fold((0.0, 0.0), |(s, t), (p, w)| (s + p, t + w));
-            (total > 0.0).then(|| 100.0 * sum / total)
-        })
-        .collect()
 }
 
 #[cfg(test)]

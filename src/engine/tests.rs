@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::*;
+use crate::event::Event;
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -59,6 +60,20 @@ fn alert<'a>(id: &'a str, source: &'a str, severity: Severity, detected_at: i64)
     }
 }
 
+/// Applies an alert of partition 0: what it came to.
+fn apply_alert(engine: &mut Engine, alert: &Alert<'_>, now: EventTime) -> Effect {
+    apply_alert_in(engine, 0, alert, now).effect
+}
+
+fn apply_alert_in(
+    engine: &mut Engine,
+    partition: i32,
+    alert: &Alert<'_>,
+    now: EventTime,
+) -> Applied {
+    engine.apply(partition, &Event::Alert(alert.clone()), now)
+}
+
 fn counts<'a>(card: &'a Scorecard, source: &str, severity: Severity) -> &'a AlertCounts {
     card.alerts
         .iter()
@@ -81,8 +96,12 @@ fn volume_counts_each_alert_in_every_window_that_holds_its_detection() {
     ];
     for (id, t) in stream {
         assert_eq!(
-            engine.apply_alert(&alert(id, "splunk", Severity::High, t), EventTime(now)),
-            Applied::Counted
+            apply_alert(
+                &mut engine,
+                &alert(id, "splunk", Severity::High, t),
+                EventTime(now)
+            ),
+            Effect::Counted
         );
     }
     let card = engine.scorecard(EventTime(now), Default::default());
@@ -96,30 +115,37 @@ fn duplicates_count_once_and_late_records_are_dropped() {
     let now = 1_000 * DAY;
     let mut engine = Engine::new(settings());
     assert_eq!(
-        engine.apply_alert(
+        apply_alert(
+            &mut engine,
             &alert("a", "edr", Severity::Low, now - MINUTE),
             EventTime(now)
         ),
-        Applied::Counted
+        Effect::Counted
     );
     assert_eq!(
-        engine.apply_alert(
+        apply_alert(
+            &mut engine,
             &alert("a", "edr", Severity::Low, now - MINUTE),
             EventTime(now)
         ),
-        Applied::Duplicate
+        Effect::Duplicate
     );
     // Same id with other contents is still the same alert: the first arrival wins.
     assert_eq!(
-        engine.apply_alert(&alert("a", "ndr", Severity::High, now), EventTime(now)),
-        Applied::Duplicate
+        apply_alert(
+            &mut engine,
+            &alert("a", "ndr", Severity::High, now),
+            EventTime(now)
+        ),
+        Effect::Duplicate
     );
     assert_eq!(
-        engine.apply_alert(
+        apply_alert(
+            &mut engine,
             &alert("old", "edr", Severity::Low, now - 121 * DAY),
             EventTime(now)
         ),
-        Applied::Late
+        Effect::Late
     );
     let card = engine.scorecard(EventTime(now), Default::default());
     assert_eq!(card.alerts.len(), 1);
@@ -130,7 +156,8 @@ fn duplicates_count_once_and_late_records_are_dropped() {
 fn windows_slide_with_the_clock() {
     let start = 1_000 * DAY;
     let mut engine = Engine::new(settings());
-    engine.apply_alert(
+    apply_alert(
+        &mut engine,
         &alert("a", "edr", Severity::Critical, start),
         EventTime(start),
     );
@@ -173,7 +200,11 @@ fn arrival_order_does_not_change_the_scorecard() {
         let mut engine = Engine::new(settings());
         for i in order {
             let (id, source, severity, t) = &stream[i];
-            engine.apply_alert(&alert(id, source, *severity, *t), EventTime(now));
+            apply_alert(
+                &mut engine,
+                &alert(id, source, *severity, *t),
+                EventTime(now),
+            );
         }
         let mut card = engine.scorecard(EventTime(now), Default::default()).alerts;
         card.sort_by(|x, y| (&x.source, x.severity).cmp(&(&y.source, y.severity)));
@@ -198,7 +229,8 @@ fn sources_past_the_cap_are_other() {
         ..settings()
     });
     for (i, source) in ["a", "b", "c", "d", "a"].into_iter().enumerate() {
-        engine.apply_alert(
+        apply_alert(
+            &mut engine,
             &alert(&format!("{i}"), source, Severity::Low, now),
             EventTime(now),
         );
@@ -214,6 +246,7 @@ fn durable_run(now: i64) -> (Engine, Vec<state::StateRecord>) {
     let mut engine = Engine::new(settings());
     engine.record_changes();
     let mut changelog = Vec::new();
+    let mut pending = Vec::new();
     for i in 0..40i64 {
         // Records are keyed by incident: an incident's events share a partition.
         let partition = if i % 4 == 0 {
@@ -230,21 +263,23 @@ fn durable_run(now: i64) -> (Engine, Vec<state::StateRecord>) {
             now - i * 13 * MINUTE,
         );
         a.incident_id = (i % 4 != 0).then(|| std::borrow::Cow::Owned(incident.clone()));
-        engine.apply_alert_in(partition, &a, EventTime(now));
+        pending.extend(apply_alert_in(&mut engine, partition, &a, EventTime(now)).changes);
         if i % 5 == 0 {
             let text = format!(
                 r#"{{"incident_id":"{incident}","at":{},"status":"acknowledged","assignee":"ana","severity":"high"}}"#,
                 now - i * MINUTE
             );
             let case = crate::formats::native::decode_case(&text).unwrap();
-            engine.apply_case_in((i % 7 % 3) as i32, &case, EventTime(now));
+            let applied = engine.apply((i % 7 % 3) as i32, &Event::Case(case), EventTime(now));
+            pending.extend(applied.changes);
         }
         if i % 10 == 9 {
-            changelog.extend(engine.take_changes());
+            changelog.extend(engine.state_records(&pending));
+            pending.clear();
         }
     }
-    engine.expire(EventTime(now + 20 * HOUR));
-    changelog.extend(engine.take_changes());
+    pending.extend(engine.expire(EventTime(now + 20 * HOUR)).changes);
+    changelog.extend(engine.state_records(&pending));
     (engine, changelog)
 }
 
@@ -291,8 +326,8 @@ fn a_restore_from_the_changelog_gives_back_every_gauge() {
     let mut again = alert("a1", "ndr", Severity::Low, now - 13 * MINUTE);
     again.incident_id = Some(std::borrow::Cow::Borrowed("INC-1"));
     assert_eq!(
-        copy.apply_alert_in(1, &again, EventTime(later)),
-        Applied::Duplicate
+        apply_alert_in(&mut copy, 1, &again, EventTime(later)).effect,
+        Effect::Duplicate
     );
 }
 
@@ -321,7 +356,7 @@ fn a_restore_into_a_fresh_event_clock_still_dedupes() {
     // Alert a4 names no incident (every fourth does not): redelivered, it is a duplicate.
     let again = alert("a4", "edr", Severity::ALL[4], now - 4 * 13 * MINUTE);
     assert_eq!(
-        copy.apply_alert_in(1, &again, EventTime(now)),
-        Applied::Duplicate
+        apply_alert_in(&mut copy, 1, &again, EventTime(now)).effect,
+        Effect::Duplicate
     );
 }

@@ -13,3 +13,30 @@ pub use asset::{InventoryRecord, Telemetry};
 pub use case::{CaseEvent, Detection, Disposition, Status};
 pub use severity::Severity;
 pub use time::EventTime;
+
+use std::borrow::Cow;
+
+/// One native event: what a format adapter makes of a record (zero or more of them) and what
+/// the engine applies. A record's topic no longer decides the kind: an adapter may emit an
+/// alert and a case event from one record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<'a> {
+    Alert(Alert<'a>),
+    Case(CaseEvent<'a>),
+    Inventory(InventoryRecord<'a>),
+    /// An inventory tombstone: the asset is gone.
+    AssetRemoved(Cow<'a, str>),
+    Telemetry(Telemetry<'a>),
+}
+
+impl Event<'_> {
+    /// The event time that moves the event clock; inventory changes have none.
+    pub fn time(&self) -> Option<EventTime> {
+        match self {
+            Event::Alert(alert) => Some(alert.detected_at),
+            Event::Case(case) => Some(case.at),
+            Event::Telemetry(beat) => Some(beat.at),
+            Event::Inventory(_) | Event::AssetRemoved(_) => None,
+        }
+    }
+}

@@ -26,14 +26,6 @@ impl EventTime {
         Some(Self(parsed.timestamp_millis()))
     }
 
-    /// The time as of the wall clock.
-    pub fn now_wall() -> Self {
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Self(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
-    }
-
     pub fn saturating_sub_millis(self, millis: i64) -> Self {
         Self(self.0.saturating_sub(millis))
     }

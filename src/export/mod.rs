@@ -1,7 +1,10 @@
-//! The only place that names a metric or speaks HTTP. It reads the latest [`Snapshot`]
-//! published by the pipeline's owner task and the live [`Status`] flags; it never touches the
-//! engine, so a slow scrape cannot slow consumption and a stalled consumer cannot stall a scrape.
+//! The only place that speaks HTTP or Prometheus. It reads the latest [`Snapshot`] published by
+//! the pipeline's owner task (the scorecard through its typed series only) and the live
+//! [`Status`] flags; it never touches the engine, so a slow scrape cannot slow consumption and
+//! a stalled consumer cannot stall a scrape.
 
+mod compliance;
+mod help;
 pub mod http;
 pub mod metrics;
 

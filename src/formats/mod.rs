@@ -1,11 +1,40 @@
-//! Bytes → events. Every record first passes the [`guard`] (size and UTF-8), then the decoder
-//! of its topic's format. A record that cannot become an event is a [`Rejection`] value, never an
-//! error that stops anything: the pipeline counts it, logs it and dead-letters it.
+//! Records → events. Every record first passes the [`guard`] (size, UTF-8, depth), then the
+//! decoder of its input's [`Format`], one file per format behind the one `match` of [`decode`].
+//! A decoder makes zero or more native events of a record, of any kinds. A record that cannot
+//! become events is a [`Rejection`] value, never an error that stops anything: the pipeline
+//! counts it, logs it and dead-letters it.
 
 pub mod guard;
 pub mod native;
 
 use std::fmt;
+
+use smallvec::SmallVec;
+
+use crate::event::Event;
+use crate::source::Record;
+
+/// The events of one record: one inline (the common case, no allocation), more on the heap.
+pub type Events<'a> = SmallVec<[Event<'a>; 1]>;
+
+/// The wire format of an input (PRODUCT.md §6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// socmetrics' own JSON (PRODUCT.md §1): the topic's role says which event it holds.
+    #[default]
+    Native,
+}
+
+/// Decodes one record of `format`: its events, or why it has none.
+pub fn decode<'a>(
+    format: Format,
+    record: &Record<'a>,
+    limits: guard::Limits,
+) -> Result<Events<'a>, Rejection> {
+    match format {
+        Format::Native => native::decode(record, limits),
+    }
+}
 
 /// Why a record was rejected: the `reason` label of `soc_events_rejected_total` and the
 /// `socmetrics.reason` header of its dead letter.

@@ -5,11 +5,40 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{RejectReason, Rejection};
+use super::{Events, RejectReason, Rejection, guard};
 use crate::event::{
-    Alert, CaseEvent, Detection, Disposition, EventTime, InventoryRecord, Severity, Status,
+    Alert, CaseEvent, Detection, Disposition, Event, EventTime, InventoryRecord, Severity, Status,
     Telemetry,
 };
+use crate::source::{Record, TopicRole};
+
+/// One native record: the event its topic's role holds. A tombstone on the compacted inventory
+/// (no value) removes the asset named by its key.
+pub fn decode<'a>(record: &Record<'a>, limits: guard::Limits) -> Result<Events<'a>, Rejection> {
+    if record.role == TopicRole::Inventory && record.payload.is_none_or(<[u8]>::is_empty) {
+        return match record
+            .key
+            .and_then(|k| std::str::from_utf8(k).ok())
+            .filter(|k| !k.is_empty())
+        {
+            Some(asset_id) => Ok(Events::from_buf([Event::AssetRemoved(Cow::Borrowed(
+                asset_id,
+            ))])),
+            None => Err(Rejection::new(
+                RejectReason::MissingField,
+                "inventory tombstone without an asset id key",
+            )),
+        };
+    }
+    let text = guard::check(record.payload, limits)?;
+    let event = match record.role {
+        TopicRole::Alerts => Event::Alert(decode_alert(text)?),
+        TopicRole::Cases => Event::Case(decode_case(text)?),
+        TopicRole::Inventory => Event::Inventory(decode_inventory(text)?),
+        TopicRole::Telemetry => Event::Telemetry(decode_telemetry(text)?),
+    };
+    Ok(Events::from_buf([event]))
+}
 
 /// The alert as it is on the wire: everything optional so a missing field is reported by name
 /// rather than as a serde message.

@@ -11,25 +11,9 @@ use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::future_producer::OwnedDeliveryResult;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
-use super::SourceError;
+use super::{Record, SourceError};
 use crate::config::Config;
 use crate::formats::{RejectReason, Rejection};
-
-/// Where a rejected record came from, and what it was.
-pub struct RejectedRecord<'a> {
-    pub topic: &'a str,
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Option<&'a [u8]>,
-    pub payload: Option<&'a [u8]>,
-    pub headers: Option<&'a rdkafka::message::BorrowedHeaders>,
-}
-
-impl std::fmt::Debug for RejectedRecord<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}/{}", self.topic, self.partition, self.offset)
-    }
-}
 
 /// The dead-letter producer.
 #[derive(Clone)]
@@ -64,11 +48,7 @@ impl DeadLetters {
     }
 
     /// Enqueues the dead letter; the future resolves when the broker acknowledged it.
-    pub async fn send(
-        &self,
-        record: &RejectedRecord<'_>,
-        rejection: &Rejection,
-    ) -> OwnedDeliveryResult {
+    pub async fn send(&self, record: &Record<'_>, rejection: &Rejection) -> OwnedDeliveryResult {
         let partition = record.partition.to_string();
         let offset = record.offset.to_string();
         let original_bytes = record.payload.map_or(0, <[u8]>::len).to_string();

@@ -11,10 +11,11 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use super::SourceError;
 use super::changelog::partition_counts;
 use crate::config::{ClockMode, Config};
+use crate::event::EventTime;
 
 /// Assigns every partition of the inventory and telemetry topics that exist; `None` when
-/// neither does.
-pub fn subscribe(config: &Config) -> Result<Option<StreamConsumer>, SourceError> {
+/// neither does. `wall` is the wall clock, from which telemetry is read back.
+pub fn subscribe(config: &Config, wall: EventTime) -> Result<Option<StreamConsumer>, SourceError> {
     let (inventory, telemetry) = (&config.topics.inventory, &config.topics.telemetry);
     let counts = partition_counts(config, &[inventory, telemetry])?;
     let consumer: StreamConsumer = super::consumer::standalone_config(config, "global")
@@ -24,7 +25,7 @@ pub fn subscribe(config: &Config) -> Result<Option<StreamConsumer>, SourceError>
             source,
         })?;
     let since = match config.clock.mode {
-        ClockMode::Wall => crate::event::EventTime::now_wall()
+        ClockMode::Wall => wall
             .saturating_sub_millis(config.coverage.max_silence.millis)
             .millis(),
         ClockMode::Event => 0,

@@ -1,10 +1,13 @@
-//! The Kafka edge: the consumer, its offsets, and dead letters. It knows bytes, topics,
-//! partitions and offsets, never KPIs.
+//! The input edge: the [`Record`] every input produces, the Kafka consumer and its offsets,
+//! the changelog, and dead letters. It knows bytes, topics, partitions and offsets, never KPIs.
 
 pub mod changelog;
 pub mod consumer;
 pub mod dead_letter;
 pub mod global;
+mod record;
+
+pub use record::{Record, TopicRole};
 
 /// Why the Kafka edge cannot start.
 #[derive(Debug, thiserror::Error)]

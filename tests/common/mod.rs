@@ -1,7 +1,7 @@
 //! Integration-test fixtures: a real Kafka broker (started through deploy/local/kafka.sh when
 //! none answers; `SOCMETRICS_TEST_BROKERS` points elsewhere), unique topic names, a producer,
 //! the daemon binary as a child process, and a `/metrics` scraper.
-
+#![allow(clippy::disallowed_methods)] // tests wait on real brokers and processes: real time
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;

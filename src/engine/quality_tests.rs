@@ -64,7 +64,7 @@ impl Fixture {
         self
     }
 
-    fn compute(&self, settings: &ScorecardSettings) -> Scorecard {
+    fn compute(&self, settings: &ScorecardSettings) -> QualityCard {
         let incidents: Vec<(&str, &Incident)> = self
             .incidents
             .iter()
@@ -154,7 +154,7 @@ fn detection_escalation_and_threat_intel_ratios() {
     // Escalated: tier 2, status escalated → 2 of 4; threat intel 1 of 4.
     assert_eq!(day.escalation[ALL_SLOT], Ratio { num: 2, den: 4 });
     assert_eq!(
-        day.escalation[crate::engine::lifecycle::UNKNOWN_SLOT],
+        day.escalation[crate::engine::card::UNKNOWN_SLOT],
         Ratio { num: 2, den: 4 }
     );
     assert_eq!(day.threat_intel, Ratio { num: 1, den: 4 });

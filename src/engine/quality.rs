@@ -1,4 +1,4 @@
-//! The rest of the SOC scorecard computed from the incidents in memory (PRODUCT.md §4):
+//! Detection quality, cost and workload computed from the incidents in memory (PRODUCT.md §4):
 //! detection quality (false-positive, detection, escalation, repeat, threat-intel ratios),
 //! cost, and analyst workload. Like the lifecycle KPIs, a recomputation from scratch each time.
 
@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Window;
+use super::card::{ALL_SLOT, SLOTS, severity_slot};
 use super::incident::{Incident, NEVER};
 use super::labels::LabelValues;
-use super::lifecycle::{ALL_SLOT, SLOTS, severity_slot};
 use crate::event::Disposition;
 
 /// What the scorecard needs from the configuration (defaults: `Config::default()`).
@@ -45,7 +45,7 @@ impl Ratio {
 
 /// The scorecard of one window.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct WindowScorecard {
+pub struct WindowQuality {
     /// Of incidents resolved in the window with a disposition, the false positives; by slot.
     pub false_positive: [Ratio; SLOTS + 1],
     /// Of alerts whose incident was resolved in the window with a disposition, the false
@@ -71,9 +71,9 @@ pub struct WindowScorecard {
 
 /// The scorecard at one instant.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Scorecard {
+pub struct QualityCard {
     /// One per KPI window.
-    pub per_window: Vec<WindowScorecard>,
+    pub per_window: Vec<WindowQuality>,
     /// Open incidents per current assignee.
     pub analyst_open: Vec<(Arc<str>, u64)>,
 }
@@ -149,13 +149,13 @@ pub fn compute(
     analysts: &LabelValues,
     sources: &LabelValues,
     now: i64,
-) -> Scorecard {
+) -> QualityCard {
     let repeat = repeats(incidents, settings.repeat_lookback_millis);
     let starts: Vec<i64> = windows
         .iter()
         .map(|w| now.saturating_sub(w.millis))
         .collect();
-    let mut per_window = vec![WindowScorecard::default(); windows.len()];
+    let mut per_window = vec![WindowQuality::default(); windows.len()];
     let mut alert_fp: Vec<HashMap<u32, Ratio>> = vec![HashMap::new(); windows.len()];
     let mut resolved_by: Vec<HashMap<u32, u64>> = vec![HashMap::new(); windows.len()];
     let mut alerts_of: Vec<HashMap<u32, u64>> = vec![HashMap::new(); windows.len()];
@@ -252,12 +252,12 @@ pub fn compute(
         shares.sort_by(|a, b| a.0.cmp(&b.0));
         card.analyst_busy = shares;
     }
-    Scorecard {
+    QualityCard {
         per_window,
         analyst_open: named(analysts, open),
     }
 }
 
 #[cfg(test)]
-#[path = "scorecard_tests.rs"]
+#[path = "quality_tests.rs"]
 mod tests;

@@ -1,0 +1,177 @@
+//! The engine's side of durability: the [`Change`]s that applying events and expiring state
+//! report, turned into changelog records ([`Engine::state_records`]), and a partition rebuilt
+//! from those records ([`Engine::restore`]). Changes name what changed, not its value: an
+//! incident changed ten times in a batch is encoded once, as it is at the end of the batch.
+
+use std::collections::HashMap;
+
+use super::state::{self, StateKey, StateRecord};
+use super::{Engine, EventTime};
+use crate::event::Severity;
+
+/// One piece of state the changelog must record.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// An incident changed (or left memory: then it is tombstoned).
+    Incident { partition: i32, key: Box<str> },
+    /// An alert was kept for the volume windows.
+    Alert {
+        partition: i32,
+        hash: u64,
+        source: u32,
+        severity: Severity,
+        detected_at: i64,
+    },
+    /// An alert left the longest alert window.
+    AlertGone { partition: i32, hash: u64 },
+    /// A (source, severity) alert series was first seen in the partition.
+    Series {
+        partition: i32,
+        source: u32,
+        severity: Severity,
+    },
+    /// The partition's event clock moved.
+    Clock { partition: i32, at: i64 },
+}
+
+impl Change {
+    pub fn partition(&self) -> i32 {
+        match self {
+            Change::Incident { partition, .. }
+            | Change::Alert { partition, .. }
+            | Change::AlertGone { partition, .. }
+            | Change::Series { partition, .. }
+            | Change::Clock { partition, .. } => *partition,
+        }
+    }
+}
+
+impl Engine {
+    /// The changelog records of `changes`, in order, each incident once (as it is now) and each
+    /// partition's clock once (its latest).
+    pub fn state_records(&self, changes: &[Change]) -> Vec<StateRecord> {
+        let mut incidents: Vec<(i32, &str)> = Vec::new();
+        let mut clocks: std::collections::BTreeMap<i32, i64> = Default::default();
+        let mut records = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change {
+                Change::Incident { partition, key } => incidents.push((*partition, key)),
+                Change::Alert {
+                    partition,
+                    hash,
+                    source,
+                    severity,
+                    detected_at,
+                } => records.push(StateRecord {
+                    partition: *partition,
+                    key: state::alert_key(*hash),
+                    value: Some(state::encode_alert(
+                        self.sources.value(*source),
+                        *severity,
+                        *detected_at,
+                    )),
+                }),
+                Change::AlertGone { partition, hash } => records.push(StateRecord {
+                    partition: *partition,
+                    key: state::alert_key(*hash),
+                    value: None,
+                }),
+                Change::Series {
+                    partition,
+                    source,
+                    severity,
+                } => records.push(StateRecord {
+                    partition: *partition,
+                    key: state::series_key(*severity, self.sources.value(*source)),
+                    value: Some(Vec::new()),
+                }),
+                Change::Clock { partition, at } => {
+                    let clock = clocks.entry(*partition).or_insert(*at);
+                    *clock = (*clock).max(*at);
+                }
+            }
+        }
+        incidents.sort_unstable();
+        incidents.dedup();
+        let mut all = self.lifecycle.state_records(&incidents, &self.sources);
+        all.append(&mut records);
+        all.extend(clocks.into_iter().map(|(partition, at)| StateRecord {
+            partition,
+            key: state::CLOCK_KEY.to_owned(),
+            value: Some(at.to_be_bytes().to_vec()),
+        }));
+        all
+    }
+
+    /// Rebuilds one partition's state from its changelog records, in changelog order; returns
+    /// the partition's event clock, if it had one. Records that cannot be read are skipped and
+    /// returned as errors (the rest of the partition is still restored).
+    pub fn restore<'a>(
+        &mut self,
+        partition: i32,
+        records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+        now: EventTime,
+    ) -> (Option<i64>, Vec<state::StateError>) {
+        let mut alerts: HashMap<u64, Option<state::RestoredAlert>> = HashMap::new();
+        let mut clock = None;
+        let mut errors = Vec::new();
+        for (key, value) in records {
+            match state::parse_key(key) {
+                Some(StateKey::Incident(incident)) => {
+                    if let Err(error) =
+                        self.lifecycle
+                            .restore(partition, incident, value, &mut self.sources)
+                    {
+                        errors.push(error);
+                    }
+                }
+                Some(StateKey::Alert(hash)) => {
+                    match value.map(|v| state::decode_alert(key, v)).transpose() {
+                        Ok(alert) => {
+                            alerts.insert(hash, alert);
+                        }
+                        Err(error) => errors.push(error),
+                    }
+                }
+                Some(StateKey::Series(severity, source)) => {
+                    if value.is_some() {
+                        let source = self.sources.intern(source);
+                        self.alert_partition(partition)
+                            .book
+                            .series_mut(source, severity)
+                            .seen = true;
+                    }
+                }
+                Some(StateKey::Clock) => {
+                    if let Some(bytes) = value.and_then(|v| <[u8; 8]>::try_from(v).ok()) {
+                        clock = Some(i64::from_be_bytes(bytes));
+                    }
+                }
+                None => errors.push(state::StateError::Corrupt {
+                    key: key.to_owned(),
+                    reason: "unknown key".into(),
+                }),
+            }
+        }
+        // The partition's own clock counts even before the caller's clock has moved (a fresh
+        // process in event-clock mode is still at the epoch).
+        let now = clock.map_or(now, |at| now.max(EventTime(at)));
+        let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
+        for (hash, alert) in alerts {
+            let Some(alert) = alert else { continue };
+            let source = self.sources.intern(&alert.source);
+            let target = self.alert_partition(partition);
+            target.book.series_mut(source, alert.severity).keep(
+                alert.detected_at,
+                hash,
+                oldest_kept,
+            );
+            target.seen.insert(hash, now.millis());
+        }
+        if let Some(at) = clock {
+            self.clocks.insert(partition, at);
+            self.lifecycle.observe(partition, at);
+        }
+        (clock, errors)
+    }
+}

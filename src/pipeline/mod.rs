@@ -1,0 +1,405 @@
+//! The record path: Record → Event | Rejection → Applied → Scorecard. [`Pipeline::apply_batch`]
+//! takes a batch of records from any input (the Kafka consumer, a file, the simulator), decodes
+//! each in its input's format, moves the clock, applies the events, and returns a [`Batch`]:
+//! what became of each record, the offsets the batch covers, and the changelog records of what
+//! it changed. The daemon, the demo, the benches and the file commands all call it; none of
+//! them repeats the protocol. It never fails: a bad record is an [`Outcome::Rejected`] value.
+
+mod clock;
+mod health;
+
+use std::sync::Arc;
+
+pub use clock::Clock;
+pub use health::TopicHealth;
+
+use crate::config::Config;
+use crate::engine::card::IncidentCard;
+use crate::engine::state::StateRecord;
+use crate::engine::{Applied, Change, Effect, Engine, Scorecard};
+use crate::event::EventTime;
+use crate::formats::{self, Format, RejectReason, Rejection};
+use crate::source::Record;
+// Also the simulator's path to the role (until it names `source::TopicRole`).
+pub use crate::source::TopicRole;
+
+/// What became of one record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Its events were applied: `Counted` if any was a new fact, else `Duplicate` if any
+    /// repeated one, else `Late`.
+    Applied(Effect),
+    /// The record held no event its format makes anything of.
+    Skipped,
+    Rejected(Rejection),
+}
+
+/// What a batch of records came to.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// One per record, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Per (topic, partition), the last offset taken: stored only once `changes` are durable.
+    pub offsets: Vec<(String, i32, i64)>,
+    /// The changelog records of everything the batch changed (empty unless durable).
+    pub changes: Vec<StateRecord>,
+}
+
+/// What `/metrics` shows: the scorecard and the pipeline's health at one instant.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub scorecard: Scorecard,
+    pub topics: Vec<TopicHealth>,
+    /// `soc_kafka_consumer_lag`: (topic, partition, records behind the high watermark).
+    pub lag: Vec<(String, i32, i64)>,
+}
+
+/// The engine with its clock and the pipeline's own health counters.
+#[derive(Debug)]
+pub struct Pipeline {
+    engine: Engine,
+    clock: Clock,
+    /// Indexed by [`TopicRole::index`].
+    health: Vec<TopicHealth>,
+    /// The format of each role's topic.
+    formats: [Format; TopicRole::ALL.len()],
+    limits: formats::guard::Limits,
+    /// `limits.max_incidents`, for the log line when the cap bites.
+    max_incidents: usize,
+    /// The latest incident KPIs ([`Pipeline::refresh_incidents`]).
+    incident_card: Arc<IncidentCard>,
+    /// A record was taken since the incident KPIs were last recomputed.
+    changed_since_card: bool,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            engine: Engine::new(config.engine_settings()),
+            clock: Clock::new(config.clock.mode),
+            health: TopicRole::ALL
+                .iter()
+                .map(|role| TopicHealth {
+                    topic: role.topic(config).to_owned(),
+                    ..TopicHealth::default()
+                })
+                .collect(),
+            formats: [Format::Native; TopicRole::ALL.len()],
+            limits: formats::guard::Limits {
+                max_record_bytes: config.limits.max_record_bytes,
+                max_depth: config.limits.max_depth,
+            },
+            max_incidents: config.limits.max_incidents,
+            incident_card: Arc::default(),
+            changed_since_card: false,
+        }
+    }
+
+    /// Reports every state change for the changelog from now on ([`Batch::changes`]).
+    pub fn make_durable(&mut self) {
+        self.engine.record_changes();
+    }
+
+    /// Takes a batch of records; `wall` is the wall clock, read once per batch by the caller.
+    pub fn apply_batch(&mut self, records: &[Record<'_>], wall: EventTime) -> Batch {
+        let mut changes = Vec::new();
+        // (topic, partition, last offset): few partitions per batch, records mostly grouped.
+        let mut offsets: Vec<(&str, i32, i64)> = Vec::new();
+        let outcomes = records
+            .iter()
+            .map(|record| {
+                let at = (record.topic, record.partition);
+                match offsets.iter_mut().rev().find(|(t, p, _)| (*t, *p) == at) {
+                    Some(last) => last.2 = last.2.max(record.offset),
+                    None => offsets.push((record.topic, record.partition, record.offset)),
+                }
+                self.take(record, wall, &mut changes)
+            })
+            .collect();
+        offsets.sort_unstable();
+        Batch {
+            outcomes,
+            offsets: offsets
+                .into_iter()
+                .map(|(topic, partition, offset)| (topic.to_owned(), partition, offset))
+                .collect(),
+            changes: if changes.is_empty() {
+                Vec::new()
+            } else {
+                self.engine.state_records(&changes)
+            },
+        }
+    }
+
+    /// Takes one record outside a batch (tests): what became of it. Its state changes are not
+    /// reported.
+    pub fn step(&mut self, record: &Record<'_>, wall: EventTime) -> Outcome {
+        self.take(record, wall, &mut Vec::new())
+    }
+
+    /// Decodes one record, applies its events, counts what came of them.
+    fn take(&mut self, record: &Record<'_>, wall: EventTime, changes: &mut Vec<Change>) -> Outcome {
+        let slot = record.role.index();
+        self.health[slot].consumed += 1;
+        self.changed_since_card = true;
+        let events = match formats::decode(self.formats[slot], record, self.limits) {
+            Ok(events) => events,
+            Err(rejection) => {
+                self.health[slot].rejected[rejection.reason.index()] += 1;
+                return Outcome::Rejected(rejection);
+            }
+        };
+        let mut outcome = Outcome::Skipped;
+        for event in &events {
+            if let Some(at) = event.time() {
+                self.clock.observe_event(at);
+                let health = &mut self.health[slot];
+                health.last_event = health.last_event.max(Some(at));
+            }
+            let now = self.clock.now(wall);
+            let Applied {
+                effect,
+                skewed,
+                changes: changed,
+            } = self.engine.apply(record.partition, event, now);
+            let health = &mut self.health[slot];
+            health.rejected[RejectReason::ClockSkew.index()] += skewed;
+            match effect {
+                Effect::Duplicate => health.duplicate += 1,
+                Effect::Late => health.late += 1,
+                Effect::Counted => {}
+            }
+            changes.extend(changed);
+            outcome = match (outcome, effect) {
+                (Outcome::Applied(Effect::Counted), _) | (_, Effect::Counted) => {
+                    Outcome::Applied(Effect::Counted)
+                }
+                (Outcome::Applied(Effect::Duplicate), _) | (_, Effect::Duplicate) => {
+                    Outcome::Applied(Effect::Duplicate)
+                }
+                _ => Outcome::Applied(Effect::Late),
+            };
+        }
+        outcome
+    }
+
+    /// Rebuilds a partition from its changelog records; the partition's event clock moves the
+    /// pipeline's. Returns how many records could not be read (logged).
+    pub fn restore<'a>(
+        &mut self,
+        partition: i32,
+        records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+        wall: EventTime,
+    ) -> usize {
+        let now = self.clock.now(wall);
+        let (clock, errors) = self.engine.restore(partition, records, now);
+        if let Some(at) = clock {
+            self.clock.observe_event(EventTime(at));
+        }
+        for error in errors.iter().take(5) {
+            tracing::warn!(partition, %error, "changelog record skipped");
+        }
+        errors.len()
+    }
+
+    /// Forgets a partition no longer assigned here.
+    pub fn drop_partition(&mut self, partition: i32) {
+        self.engine.drop_partition(partition);
+    }
+
+    /// Lets the engine forget what no window needs at the current time, and pass deadlines;
+    /// returns the changelog records of what that changed (empty unless durable).
+    pub fn expire(&mut self, wall: EventTime) -> Vec<StateRecord> {
+        let now = self.clock.now(wall);
+        let expired = self.engine.expire(now);
+        if expired.retention > 0 {
+            tracing::info!(
+                incidents = expired.retention,
+                "closed incidents past retention let go"
+            );
+        }
+        if expired.cap > 0 {
+            tracing::warn!(
+                incidents = expired.cap,
+                max_incidents = self.max_incidents,
+                "limits.max_incidents reached: oldest closed incidents let go first"
+            );
+        }
+        if expired.changes.is_empty() {
+            return Vec::new();
+        }
+        self.engine.state_records(&expired.changes)
+    }
+
+    /// Whether records were taken since the incident KPIs were last recomputed.
+    pub fn changed_since_card(&self) -> bool {
+        self.changed_since_card
+    }
+
+    /// Recomputes the incident KPIs (a pass over the incidents: the caller paces it).
+    pub fn refresh_incidents(&mut self, wall: EventTime) {
+        let now = self.clock.now(wall);
+        self.incident_card = Arc::new(self.engine.incident_card(now));
+        self.changed_since_card = false;
+    }
+
+    /// Every KPI and health value now, with the incident KPIs of the last refresh.
+    pub fn snapshot(&mut self, wall: EventTime) -> Snapshot {
+        let now = self.clock.now(wall);
+        Snapshot {
+            scorecard: self.engine.scorecard(now, Arc::clone(&self.incident_card)),
+            topics: self.health.clone(),
+            lag: Vec::new(),
+        }
+    }
+
+    /// [`Pipeline::refresh_incidents`] then [`Pipeline::snapshot`].
+    pub fn fresh_snapshot(&mut self, wall: EventTime) -> Snapshot {
+        self.refresh_incidents(wall);
+        self.snapshot(wall)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClockMode;
+
+    fn pipeline(mode: ClockMode) -> Pipeline {
+        let mut config = Config::default();
+        config.clock.mode = mode;
+        Pipeline::new(&config)
+    }
+
+    /// Record `offset` of `role`'s topic.
+    fn record(role: TopicRole, offset: i64, payload: Option<&[u8]>) -> Record<'_> {
+        Record::new("topic", role, offset, payload)
+    }
+
+    fn step(p: &mut Pipeline, role: TopicRole, payload: Option<&[u8]>, wall: EventTime) -> Outcome {
+        p.step(&record(role, 0, payload), wall)
+    }
+
+    fn alert(id: &str, at: i64) -> Vec<u8> {
+        format!(r#"{{"alert_id":"{id}","detected_at":{at},"source":"edr","severity":"high"}}"#)
+            .into_bytes()
+    }
+
+    #[test]
+    fn event_clock_is_the_latest_event_time_seen() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(5_000_000_000_000);
+        step(
+            &mut p,
+            TopicRole::Alerts,
+            Some(&alert("a", 1_000_000)),
+            wall,
+        );
+        step(&mut p, TopicRole::Alerts, Some(&alert("b", 400_000)), wall);
+        let snapshot = p.fresh_snapshot(wall);
+        assert_eq!(snapshot.scorecard.now, EventTime(1_000_000));
+        // Both inside 24h of the latest event, only "a" inside 5m.
+        assert_eq!(snapshot.scorecard.alerts[0].volume, vec![1, 2, 2]);
+        assert_eq!(snapshot.topics[0].last_event, Some(EventTime(1_000_000)));
+    }
+
+    #[test]
+    fn case_records_reach_the_incidents_and_move_the_event_clock() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(0);
+        let case = |at: i64, status: &str| {
+            format!(r#"{{"incident_id":"I","at":{at},"status":"{status}","severity":"high"}}"#)
+                .into_bytes()
+        };
+        step(&mut p, TopicRole::Cases, Some(&case(1_000, "new")), wall);
+        step(
+            &mut p,
+            TopicRole::Cases,
+            Some(&case(61_000, "acknowledged")),
+            wall,
+        );
+        assert_eq!(
+            step(
+                &mut p,
+                TopicRole::Cases,
+                Some(&case(61_000, "acknowledged")),
+                wall
+            ),
+            Outcome::Applied(Effect::Duplicate)
+        );
+        let snapshot = p.fresh_snapshot(wall);
+        assert_eq!(snapshot.scorecard.now, EventTime(61_000));
+        let card = &snapshot.scorecard.incidents;
+        assert_eq!(card.in_memory, 1);
+        let high = crate::event::Severity::High.index();
+        assert_eq!(
+            card.open[high][crate::event::Status::Acknowledged.index()],
+            1
+        );
+        let tta =
+            card.per_window[0].spans[crate::engine::incident::Span::Acknowledge.index()][high];
+        assert_eq!((tta.count, tta.sum_millis), (1, 60_000));
+        assert_eq!(snapshot.topics[TopicRole::Cases.index()].duplicate, 1);
+    }
+
+    #[test]
+    fn inventory_tombstones_and_telemetry_move_coverage() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(0);
+        for asset in ["a", "b", "c"] {
+            let payload = format!(r#"{{"asset_id":"{asset}"}}"#).into_bytes();
+            let keyed =
+                record(TopicRole::Inventory, 0, Some(&payload)).with_key(Some(asset.as_bytes()));
+            p.step(&keyed, wall);
+        }
+        let tombstone = record(TopicRole::Inventory, 3, None).with_key(Some(b"c"));
+        p.step(&tombstone, wall);
+        let outcome = p.step(&record(TopicRole::Inventory, 4, None), wall);
+        assert!(matches!(outcome, Outcome::Rejected(r) if r.reason == RejectReason::MissingField));
+        let beat = br#"{"asset_id":"a","at":90000000}"#;
+        step(&mut p, TopicRole::Telemetry, Some(beat), wall);
+        let coverage = p.fresh_snapshot(wall).scorecard.coverage;
+        assert_eq!((coverage.inventory, coverage.monitored), (2, 1));
+        assert_eq!(
+            p.fresh_snapshot(wall).scorecard.now,
+            EventTime(90_000_000),
+            "telemetry moves the event clock"
+        );
+    }
+
+    #[test]
+    fn wall_clock_never_goes_backwards() {
+        let mut clock = Clock::new(ClockMode::Wall);
+        assert_eq!(clock.now(EventTime(10)), EventTime(10));
+        assert_eq!(clock.now(EventTime(5)), EventTime(10));
+        clock.observe_event(EventTime(99));
+        assert_eq!(clock.now(EventTime(11)), EventTime(11));
+    }
+
+    #[test]
+    fn outcomes_are_counted_per_topic_and_reason() {
+        let mut p = pipeline(ClockMode::Event);
+        let wall = EventTime(0);
+        assert_eq!(
+            step(&mut p, TopicRole::Alerts, Some(&alert("a", 1_000)), wall),
+            Outcome::Applied(Effect::Counted)
+        );
+        assert_eq!(
+            step(&mut p, TopicRole::Alerts, Some(&alert("a", 1_000)), wall),
+            Outcome::Applied(Effect::Duplicate)
+        );
+        let Outcome::Rejected(rejection) = step(&mut p, TopicRole::Alerts, Some(b"{"), wall) else {
+            panic!("a truncated record is rejected");
+        };
+        assert_eq!(rejection.reason, RejectReason::InvalidJson);
+        step(&mut p, TopicRole::Alerts, None, wall);
+        step(&mut p, TopicRole::Alerts, Some(b"\xff"), wall);
+        let health = &p.fresh_snapshot(wall).topics[TopicRole::Alerts.index()];
+        assert_eq!(health.topic, "soc.alerts");
+        assert_eq!(health.consumed, 5);
+        assert_eq!(health.duplicate, 1);
+        assert_eq!(health.rejected[RejectReason::InvalidJson.index()], 2);
+        assert_eq!(health.rejected[RejectReason::InvalidUtf8.index()], 1);
+        assert_eq!(health.rejected.iter().sum::<u64>(), 3);
+    }
+}
