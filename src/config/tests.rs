@@ -1,6 +1,10 @@
-//! Config tests: the shipped example, key-naming errors, environment overrides.
+//! Config tests: the shipped example and the engine settings against the documented defaults,
+//! key-naming errors, the text of every value check, redaction.
 
 use super::*;
+use crate::engine::Window;
+use crate::engine::incident::Stage;
+use crate::event::{Detection, Severity};
 
 #[test]
 fn shipped_example_equals_the_defaults() {
@@ -119,4 +123,158 @@ fn compliance_objectives_name_real_gauges_once() {
     assert!(error.contains("posture"), "{error}");
     let bad_op = "[[compliance.objectives]]\nframework = \"f\"\ncontrol = \"c\"\nkpi = \"posture_score\"\nop = \"~\"\ntarget = 1\n";
     assert!(Config::from_toml(bad_op).is_err());
+}
+
+/// Every value check, each failed once, with its exact text: `validate` reports them all.
+#[test]
+fn every_value_check_keeps_its_message() {
+    let mut config = Config::default();
+    config.kafka.brokers = " ".into();
+    // A blank group makes the default state topic ` .state`, which is no topic name.
+    config.kafka.group_id = " ".into();
+    config.topics.alerts = "a b".into();
+    config.topics.cases = String::new();
+    config.topics.inventory = ".".into();
+    config.topics.telemetry = "x".repeat(250);
+    config.topics.dead_letter = Some("b c".into());
+    config.http.listen = "nowhere".into();
+    config.windows.alerts = Vec::new();
+    config.windows.kpis = vec![Span::must("1h"), Span::must("1h")];
+    config.limits = LimitsConfig {
+        max_record_bytes: 0,
+        max_depth: 0,
+        max_label_values: 0,
+        max_label_length: 0,
+        max_incidents: 0,
+    };
+    config.cost.base.low = -1.0;
+    config.posture.coverage = f64::NAN;
+    // An unknown gauge first, then the same (framework, control) pair again.
+    let objective = config.compliance.objectives[0].clone();
+    config.compliance.objectives = vec![
+        Objective {
+            kpi: "nope".into(),
+            ..objective.clone()
+        },
+        objective,
+    ];
+    config.log.level = "[".into();
+    let Err(ConfigError::Values(mut problems)) = config.validate() else {
+        panic!("expected value problems");
+    };
+    problems.sort();
+    let topic = "must be a Kafka topic name (1–249 of [a-zA-Z0-9._-])";
+    let mut expected = vec![
+        "key `kafka.brokers`: must name at least one broker".to_owned(),
+        "key `kafka.group_id`: must not be empty".to_owned(),
+        format!("key `topics.alerts`: {topic}"),
+        format!("key `topics.cases`: {topic}"),
+        format!("key `topics.inventory`: {topic}"),
+        format!("key `topics.telemetry`: {topic}"),
+        "key `topics.state`: must be a Kafka topic name (set it, or a kafka.group_id that makes one)".to_owned(),
+        format!("key `topics.dead_letter`: {topic}"),
+        "key `http.listen`: must be an address such as 0.0.0.0:9746".to_owned(),
+        "key `windows.alerts`: must list at least one window".to_owned(),
+        "key `windows.kpis`: lists a window twice".to_owned(),
+        "key `limits.max_record_bytes`: must be greater than 0".to_owned(),
+        "key `limits.max_depth`: must be greater than 0".to_owned(),
+        "key `limits.max_label_values`: must be greater than 0".to_owned(),
+        "key `limits.max_label_length`: must be greater than 0".to_owned(),
+        "key `limits.max_incidents`: must be greater than 0".to_owned(),
+        "key `cost`: amounts must be non-negative numbers".to_owned(),
+        "key `posture`: weights must be non-negative numbers".to_owned(),
+        "key `compliance.objectives[0].kpi`: `nope` is not a gauge of PRODUCT.md §4 (without soc_)".to_owned(),
+        "key `compliance.objectives[1]`: repeats a (framework, control) pair".to_owned(),
+        "key `log.level`: must be a tracing filter such as info or socmetrics=debug".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(problems, expected);
+    // The only check that cannot fail alongside the topic-name check of the same key.
+    let config = Config {
+        topics: TopicsConfig {
+            dead_letter: Some("soc.cases".into()),
+            ..TopicsConfig::default()
+        },
+        ..Config::default()
+    };
+    let error = config.validate().unwrap_err().to_string();
+    assert!(
+        error.contains("key `topics.dead_letter`: must differ from the input topics"),
+        "{error}"
+    );
+}
+
+/// The documented defaults (config/socmetrics.toml, PRODUCT.md), written out by hand: the
+/// engine has no defaults of its own, so this is what it runs with unless configured.
+#[test]
+fn default_engine_settings_are_the_documented_values() {
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let settings = Config::default().engine_settings();
+    let (acknowledge, resolve) = (Stage::Acknowledge.index(), Stage::Resolve.index());
+    for (severity, ack, res) in [
+        (Severity::Critical, 15 * MINUTE, 4 * HOUR),
+        (Severity::High, HOUR, 24 * HOUR),
+        (Severity::Medium, 4 * HOUR, 72 * HOUR),
+        (Severity::Low, 24 * HOUR, 7 * DAY),
+        (Severity::Informational, 72 * HOUR, 14 * DAY),
+    ] {
+        let targets = &settings.sla.targets;
+        assert_eq!(targets[acknowledge][severity.index()], ack, "{severity}");
+        assert_eq!(targets[resolve][severity.index()], res, "{severity}");
+    }
+    let scorecard = &settings.scorecard;
+    assert_eq!(scorecard.hourly_rate, 60.0);
+    for (severity, base) in [
+        (Severity::Informational, 10.0),
+        (Severity::Low, 50.0),
+        (Severity::Medium, 150.0),
+        (Severity::High, 400.0),
+        (Severity::Critical, 1000.0),
+    ] {
+        assert_eq!(scorecard.base_cost[severity.index()], base, "{severity}");
+    }
+    for (detection, counted) in [
+        (Detection::Alert, true),
+        (Detection::Hunt, true),
+        (Detection::UserReport, false),
+        (Detection::External, false),
+    ] {
+        assert_eq!(
+            scorecard.detected_by[detection.index()],
+            counted,
+            "{detection}"
+        );
+    }
+    assert_eq!(scorecard.repeat_lookback_millis, 30 * DAY);
+    let windows = |written: &[(&str, i64)]| -> Vec<Window> {
+        written
+            .iter()
+            .map(|(label, millis)| Window {
+                label: (*label).to_owned(),
+                millis: *millis,
+            })
+            .collect()
+    };
+    assert_eq!(
+        settings.alert_windows,
+        windows(&[("5m", 5 * MINUTE), ("1h", HOUR), ("24h", DAY)])
+    );
+    assert_eq!(
+        settings.kpi_windows,
+        windows(&[
+            ("24h", DAY),
+            ("7d", 7 * DAY),
+            ("30d", 30 * DAY),
+            ("90d", 90 * DAY)
+        ])
+    );
+    // The longest KPI window plus the repeat lookback.
+    assert_eq!(settings.retention_millis, 90 * DAY + 30 * DAY);
+    assert_eq!(settings.max_label_values, 1000);
+    assert_eq!(settings.max_label_length, 128);
+    assert_eq!(settings.max_incidents, 2_000_000);
+    assert_eq!(settings.max_silence_millis, DAY);
+    assert_eq!(settings.posture_weights, [1.0; 5]);
 }

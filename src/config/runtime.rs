@@ -1,0 +1,202 @@
+//! The sections that say how the daemon runs: `[kafka]`, `[topics]`, `[http]`, `[clock]`,
+//! `[windows]`, `[limits]` and `[log]`. Each section's `Default` is the one place its documented
+//! defaults are written (`config/socmetrics.toml` must equal them); their doc comments are the
+//! user documentation of the keys.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Span;
+
+/// How to reach Kafka.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, `host:port[,host:port…]`.
+    pub brokers: String,
+    /// Consumer group; instances sharing it share the partitions.
+    pub group_id: String,
+    /// Passed to librdkafka as is (TLS, SASL, tuning). Values of keys that look secret
+    /// (containing `password`, `secret`, `key`, `token` or `jaas`) are never printed.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "socmetrics".into(),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Topic names per role (PRODUCT.md §1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    pub alerts: String,
+    pub cases: String,
+    pub inventory: String,
+    pub telemetry: String,
+    /// Where rejected records are copied with their reason; none when unset or empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<String>,
+    /// The compacted changelog of the state; `<kafka.group_id>.state` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        Self {
+            alerts: "soc.alerts".into(),
+            cases: "soc.cases".into(),
+            inventory: "soc.inventory".into(),
+            telemetry: "soc.telemetry".into(),
+            dead_letter: None,
+            state: None,
+        }
+    }
+}
+
+impl TopicsConfig {
+    /// The dead-letter topic, if one is configured.
+    pub fn dead_letter(&self) -> Option<&str> {
+        self.dead_letter.as_deref().filter(|t| !t.is_empty())
+    }
+}
+
+/// The HTTP endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:9746".into(),
+        }
+    }
+}
+
+/// What "now" is (PRODUCT.md §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockMode {
+    /// The wall clock: live operation.
+    #[default]
+    Wall,
+    /// The largest event time seen on any topic: replays, backfills, tests.
+    Event,
+}
+
+impl fmt::Display for ClockMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClockMode::Wall => "wall",
+            ClockMode::Event => "event",
+        })
+    }
+}
+
+/// The clock that decides window membership and SLA breaches.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockConfig {
+    pub mode: ClockMode,
+}
+
+/// Rolling windows ending at now (PRODUCT.md §3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowsConfig {
+    /// Windows of `soc_alert_volume`.
+    pub alerts: Vec<Span>,
+    /// Windows of the incident KPIs.
+    pub kpis: Vec<Span>,
+    /// How far back a repeat incident is looked for; with the longest KPI window it sets how
+    /// long state is kept and when a record is late.
+    pub repeat_lookback: Span,
+}
+
+impl Default for WindowsConfig {
+    fn default() -> Self {
+        let spans = |texts: &[&str]| texts.iter().map(|t| Span::must(t)).collect();
+        Self {
+            alerts: spans(&["5m", "1h", "24h"]),
+            kpis: spans(&["24h", "7d", "30d", "90d"]),
+            repeat_lookback: Span::must("30d"),
+        }
+    }
+}
+
+impl WindowsConfig {
+    /// How long state is kept (PRODUCT.md §3): the longest KPI window plus the repeat lookback.
+    pub(super) fn retention_millis(&self) -> i64 {
+        let longest_kpi = self.kpis.iter().map(|s| s.millis).max().unwrap_or(0);
+        longest_kpi.saturating_add(self.repeat_lookback.millis)
+    }
+}
+
+/// Limits that protect the daemon from its input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Records larger than this are rejected unread (`too_large`).
+    pub max_record_bytes: usize,
+    /// Records nesting objects/arrays deeper than this are rejected (`too_deep`).
+    pub max_depth: usize,
+    /// Distinct values per untrusted label (source, rule, analyst, tenant); past it, `other`.
+    pub max_label_values: usize,
+    /// Untrusted label values are cut to this many characters.
+    pub max_label_length: usize,
+    /// Incidents kept in memory at most; past it the oldest closed ones are let go first.
+    pub max_incidents: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_record_bytes: 1024 * 1024,
+            max_depth: 32,
+            max_label_values: 1000,
+            max_label_length: 128,
+            max_incidents: 2_000_000,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging, to stderr.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `socmetrics=debug,rdkafka=warn`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::default(),
+            level: "info".into(),
+        }
+    }
+}

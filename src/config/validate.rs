@@ -1,0 +1,186 @@
+//! `Config::validate`: the checks serde cannot make. One function per section, all pushing into
+//! the same list, so every problem is reported at once. Invariant: each message starts with
+//! the key at fault (`key `section.key`: …`), and the texts are part of the interface: tests in
+//! src/config/tests.rs and tests/cli.rs pin them.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use super::compliance::COMPLIANCE_KPIS;
+use super::{
+    ComplianceConfig, Config, ConfigError, CostConfig, HttpConfig, KafkaConfig, LimitsConfig,
+    LogConfig, PostureConfig, WindowsConfig,
+};
+
+impl Config {
+    /// Checks the values serde cannot, reporting every problem at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Problems::default();
+        kafka(&self.kafka, &mut problems);
+        topics(self, &mut problems);
+        http(&self.http, &mut problems);
+        windows(&self.windows, &mut problems);
+        limits(&self.limits, &mut problems);
+        cost(&self.cost, &mut problems);
+        posture(&self.posture, &mut problems);
+        compliance(&self.compliance, &mut problems);
+        log(&self.log, &mut problems);
+        problems.into_result()
+    }
+}
+
+/// The problems found so far, each naming its key.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn require(&mut self, ok: bool, key: &str, message: &str) {
+        if !ok {
+            self.0.push(format!("key `{key}`: {message}"));
+        }
+    }
+
+    fn into_result(self) -> Result<(), ConfigError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Values(self.0))
+        }
+    }
+}
+
+/// What Kafka accepts as a topic name, checked by [`valid_topic`].
+const TOPIC_NAME: &str = "must be a Kafka topic name (1–249 of [a-zA-Z0-9._-])";
+
+fn kafka(kafka: &KafkaConfig, problems: &mut Problems) {
+    problems.require(
+        !kafka.brokers.trim().is_empty(),
+        "kafka.brokers",
+        "must name at least one broker",
+    );
+    problems.require(
+        !kafka.group_id.trim().is_empty(),
+        "kafka.group_id",
+        "must not be empty",
+    );
+}
+
+/// The input topics, the state topic (set or derived) and the dead-letter topic when set.
+/// Takes the whole configuration: the state topic's default comes from `kafka.group_id`.
+fn topics(config: &Config, problems: &mut Problems) {
+    let topics = &config.topics;
+    for (key, topic) in [
+        ("topics.alerts", &topics.alerts),
+        ("topics.cases", &topics.cases),
+        ("topics.inventory", &topics.inventory),
+        ("topics.telemetry", &topics.telemetry),
+    ] {
+        problems.require(valid_topic(topic), key, TOPIC_NAME);
+    }
+    problems.require(
+        valid_topic(&config.state_topic()),
+        "topics.state",
+        "must be a Kafka topic name (set it, or a kafka.group_id that makes one)",
+    );
+    if let Some(topic) = topics.dead_letter() {
+        problems.require(valid_topic(topic), "topics.dead_letter", TOPIC_NAME);
+        problems.require(
+            topic != topics.alerts && topic != topics.cases,
+            "topics.dead_letter",
+            "must differ from the input topics",
+        );
+    }
+}
+
+fn http(http: &HttpConfig, problems: &mut Problems) {
+    problems.require(
+        http.listen.parse::<SocketAddr>().is_ok(),
+        "http.listen",
+        "must be an address such as 0.0.0.0:9746",
+    );
+}
+
+fn windows(windows: &WindowsConfig, problems: &mut Problems) {
+    for (key, spans) in [
+        ("windows.alerts", &windows.alerts),
+        ("windows.kpis", &windows.kpis),
+    ] {
+        problems.require(!spans.is_empty(), key, "must list at least one window");
+        // Labels must be unique, else two series would share one `window` value.
+        let labels: BTreeSet<_> = spans.iter().map(|s| &s.text).collect();
+        problems.require(labels.len() == spans.len(), key, "lists a window twice");
+    }
+}
+
+/// Every limit: 0 would reject or drop everything.
+fn limits(limits: &LimitsConfig, problems: &mut Problems) {
+    for (key, limit) in [
+        ("limits.max_record_bytes", limits.max_record_bytes),
+        ("limits.max_depth", limits.max_depth),
+        ("limits.max_label_values", limits.max_label_values),
+        ("limits.max_label_length", limits.max_label_length),
+        ("limits.max_incidents", limits.max_incidents),
+    ] {
+        problems.require(limit > 0, key, "must be greater than 0");
+    }
+}
+
+fn cost(cost: &CostConfig, problems: &mut Problems) {
+    problems.require(
+        non_negative(&[cost.hourly_rate]) && non_negative(&cost.base.by_index()),
+        "cost",
+        "amounts must be non-negative numbers",
+    );
+}
+
+fn posture(posture: &PostureConfig, problems: &mut Problems) {
+    problems.require(
+        non_negative(&posture.weights()),
+        "posture",
+        "weights must be non-negative numbers",
+    );
+}
+
+/// Each objective names a known gauge, and each (framework, control) pair comes once.
+fn compliance(compliance: &ComplianceConfig, problems: &mut Problems) {
+    let mut seen = BTreeSet::new();
+    for (n, objective) in compliance.objectives.iter().enumerate() {
+        problems.require(
+            COMPLIANCE_KPIS.contains(&objective.kpi.as_str()),
+            &format!("compliance.objectives[{n}].kpi"),
+            &format!(
+                "`{}` is not a gauge of PRODUCT.md §4 (without soc_)",
+                objective.kpi
+            ),
+        );
+        problems.require(
+            seen.insert((&objective.framework, &objective.control)),
+            &format!("compliance.objectives[{n}]"),
+            "repeats a (framework, control) pair",
+        );
+    }
+}
+
+fn log(log: &LogConfig, problems: &mut Problems) {
+    problems.require(
+        tracing_subscriber::EnvFilter::try_new(&log.level).is_ok(),
+        "log.level",
+        "must be a tracing filter such as info or socmetrics=debug",
+    );
+}
+
+/// Finite and not below zero (NaN is neither).
+fn non_negative(values: &[f64]) -> bool {
+    values.iter().all(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// Kafka's own rule for topic names.
+fn valid_topic(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
