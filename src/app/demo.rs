@@ -144,9 +144,7 @@ impl Feed {
                 let slot = generated.role.index();
                 let offset = self.offsets[slot];
                 self.offsets[slot] += 1;
-                let payload = (!generated.is_tombstone()).then_some(generated.payload.as_slice());
-                Record::new(&self.topics[slot], generated.role, offset as i64, payload)
-                    .with_key(generated.key.as_deref().map(str::as_bytes))
+                generated.as_record(&self.topics[slot], offset as i64)
             })
             .collect();
         let batch = pipeline.apply_batch(&records, wall);

@@ -6,11 +6,11 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use super::compliance::COMPLIANCE_KPIS;
 use super::{
     ComplianceConfig, Config, ConfigError, CostConfig, HttpConfig, KafkaConfig, LimitsConfig,
     LogConfig, PostureConfig, WindowsConfig,
 };
+use crate::engine::scorecard::Kpi;
 
 impl Config {
     /// Checks the values serde cannot, reporting every problem at once.
@@ -146,7 +146,8 @@ fn compliance(compliance: &ComplianceConfig, problems: &mut Problems) {
     let mut seen = BTreeSet::new();
     for (n, objective) in compliance.objectives.iter().enumerate() {
         problems.require(
-            COMPLIANCE_KPIS.contains(&objective.kpi.as_str()),
+            Kpi::from_name(&objective.kpi)
+                .is_some_and(|kpi| Kpi::objective_gauges().any(|g| g == kpi)),
             &format!("compliance.objectives[{n}].kpi"),
             &format!(
                 "`{}` is not a gauge of PRODUCT.md §4 (without soc_)",

@@ -19,9 +19,7 @@ use crate::engine::state::StateRecord;
 use crate::engine::{Applied, Change, Effect, Engine, Scorecard};
 use crate::event::EventTime;
 use crate::formats::{self, Format, RejectReason, Rejection};
-use crate::source::Record;
-// Also the simulator's path to the role (until it names `source::TopicRole`).
-pub use crate::source::TopicRole;
+use crate::source::{Record, TopicRole};
 
 /// What became of one record.
 #[derive(Clone, Debug, PartialEq)]

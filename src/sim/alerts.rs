@@ -16,7 +16,7 @@ use super::estate::HOSTS;
 use super::incidents::{Opening, incident_id};
 use super::{HOUR, Simulator, pick};
 use crate::event::{Detection, EventTime, Severity};
-use crate::pipeline::TopicRole;
+use crate::source::TopicRole;
 
 /// One detection tool of the simulated SOC.
 #[derive(Clone, Copy, Debug)]

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::{DAY, HOUR, MINUTE, Simulator, pick};
 use crate::event::EventTime;
-use crate::pipeline::TopicRole;
+use crate::source::TopicRole;
 
 /// Workstations `host-001` … `host-399`, the assets the alerts name.
 pub(super) const HOSTS: u32 = 399;

@@ -17,7 +17,7 @@ use super::estate::HOSTS;
 use super::lifecycle::Change;
 use super::{DAY, HOUR, MINUTE, Simulator, pick};
 use crate::event::{Detection, EventTime, Severity};
-use crate::pipeline::TopicRole;
+use crate::source::TopicRole;
 
 /// Chance that an alert which opens nothing joins an incident still being worked.
 const JOINS_INCIDENT: f64 = 0.002;

@@ -47,7 +47,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::config::Config;
 use crate::event::EventTime;
-use crate::pipeline::TopicRole;
+use crate::source::TopicRole;
 
 use self::alerts::{Burst, TOOLS};
 use self::estate::Estate;
@@ -60,7 +60,8 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-/// One record of the simulated SOC, as a consumer would read it off a topic.
+/// One record of the simulated SOC, as a producer would write it to a topic: it owns its
+/// bytes; [`Record::as_record`] is the view the pipeline takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The topic the record is on.
@@ -80,6 +81,14 @@ impl Record {
     /// An inventory tombstone: the asset named by the key is removed.
     pub fn is_tombstone(&self) -> bool {
         self.role == TopicRole::Inventory && self.payload.is_empty()
+    }
+
+    /// The record as an input hands it to the pipeline: on `topic`, at `offset`, keyed,
+    /// without a value when it is a tombstone.
+    pub fn as_record<'a>(&'a self, topic: &'a str, offset: i64) -> crate::source::Record<'a> {
+        let payload = (!self.is_tombstone()).then_some(self.payload.as_slice());
+        crate::source::Record::new(topic, self.role, offset, payload)
+            .with_key(self.key.as_deref().map(str::as_bytes))
     }
 }
 

@@ -168,11 +168,15 @@ impl Kpi {
         Self::ALL.into_iter().find(|kpi| kpi.name() == name)
     }
 
-    /// The gauges a compliance objective may name (its own results excluded).
+    /// The gauges a compliance objective may name: the SOC's KPIs, not the compliance
+    /// results themselves nor the daemon's memory.
     pub fn objective_gauges() -> impl Iterator<Item = Kpi> {
         Self::ALL.into_iter().filter(|kpi| {
             kpi.kind() == Kind::Gauge
-                && !matches!(kpi, Kpi::ComplianceObjectiveMet | Kpi::ComplianceScore)
+                && !matches!(
+                    kpi,
+                    Kpi::ComplianceObjectiveMet | Kpi::ComplianceScore | Kpi::IncidentsInMemory
+                )
         })
     }
 }
@@ -220,6 +224,22 @@ mod tests {
         assert_eq!(names.len(), Kpi::ALL.len());
         for kpi in Kpi::ALL {
             assert_eq!(Kpi::from_name(kpi.name()), Some(kpi));
+        }
+    }
+
+    #[test]
+    fn objectives_may_name_the_32_kpi_gauges() {
+        let gauges: Vec<_> = Kpi::objective_gauges().map(Kpi::name).collect();
+        assert_eq!(gauges.len(), 32);
+        for name in ["sla_compliance_ratio", "posture_score", "alert_volume"] {
+            assert!(gauges.contains(&name), "{name}");
+        }
+        for name in [
+            "alerts_total",
+            "time_to_resolve_seconds",
+            "compliance_score",
+        ] {
+            assert!(!gauges.contains(&name), "{name}");
         }
     }
 }
