@@ -400,4 +400,70 @@ mod tests {
         assert_eq!(health.rejected[RejectReason::InvalidUtf8.index()], 1);
         assert_eq!(health.rejected.iter().sum::<u64>(), 3);
     }
+
+    #[test]
+    fn a_batch_says_what_each_record_came_to_which_offsets_it_covers_and_what_to_make_durable() {
+        let mut p = pipeline(ClockMode::Event);
+        p.make_durable();
+        let wall = EventTime(0);
+        let incident = |id: &str, at: i64| {
+            format!(
+                r#"{{"alert_id":"{id}","incident_id":"INC-1","detected_at":{at},"source":"edr","severity":"high"}}"#
+            )
+            .into_bytes()
+        };
+        let (a, b) = (incident("a", 1_000), incident("b", 2_000));
+        let records = [
+            Record::new("soc.alerts", TopicRole::Alerts, 7, Some(&a)).in_partition(2),
+            Record::new("soc.alerts", TopicRole::Alerts, 8, Some(b"{")).in_partition(2),
+            Record::new("soc.alerts", TopicRole::Alerts, 3, Some(&b)).in_partition(0),
+            Record::new("soc.alerts", TopicRole::Alerts, 9, Some(&a)).in_partition(2),
+        ];
+        let batch = p.apply_batch(&records, wall);
+        assert_eq!(batch.outcomes[0], Outcome::Applied(Effect::Counted));
+        assert!(
+            matches!(&batch.outcomes[1], Outcome::Rejected(r) if r.reason == RejectReason::InvalidJson)
+        );
+        assert_eq!(batch.outcomes[2], Outcome::Applied(Effect::Counted));
+        assert_eq!(batch.outcomes[3], Outcome::Applied(Effect::Duplicate));
+        // The last offset per partition, rejected and duplicate records included.
+        assert_eq!(
+            batch.offsets,
+            vec![
+                ("soc.alerts".to_owned(), 0, 3),
+                ("soc.alerts".to_owned(), 2, 9)
+            ]
+        );
+        // Per partition: one incident record (INC-1 moved to partition 0 with alert b: the
+        // partition-2 copy is a tombstone), one alert and one series record per alert, and the
+        // clock, once per partition.
+        let mut keys: Vec<(i32, String, bool)> = batch
+            .changes
+            .iter()
+            .map(|r| {
+                (
+                    r.partition,
+                    r.key.chars().next().unwrap_or('?').to_string(),
+                    r.value.is_some(),
+                )
+            })
+            .collect();
+        keys.sort();
+        let expected: Vec<(i32, String, bool)> = [
+            (0, "a", true),
+            (0, "c", true),
+            (0, "i", true),
+            (0, "s", true),
+            (2, "a", true),
+            (2, "c", true),
+            (2, "i", false),
+            (2, "s", true),
+        ]
+        .into_iter()
+        .map(|(p, k, v)| (p, k.to_owned(), v))
+        .collect();
+        assert_eq!(keys, expected);
+        // Nothing left behind: the next batch reports only its own changes.
+        assert!(p.apply_batch(&[], wall).changes.is_empty());
+    }
 }
