@@ -323,42 +323,10 @@ impl Owner<'_> {
                         self.rebalance(message).await;
                     }
                     let wall = clock::wall();
-                    let mut records = Vec::with_capacity(batch.len());
-                    for message in &batch {
-                        let message = match message {
-                            Ok(message) => message,
-                            Err(error) => {
-                                if last_error_log.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
-                                    tracing::warn!(%error, "kafka consume error");
-                                    last_error_log = Some(clock::monotonic());
-                                }
-                                continue;
-                            }
-                        };
-                        self.status.set_kafka_up(true);
-                        // Not ours (revoked meanwhile) or not restored yet: left for whoever
-                        // owns it, offset untouched.
-                        let partition = message.partition();
-                        if !self.owned.get(&partition).is_some_and(|o| o.restored && o.inputs.contains(message.topic())) {
-                            continue;
-                        }
-                        records.extend(record_of(self.config, message));
-                    }
-                    let applied = self.pipeline.apply_batch(&records, wall);
-                    self.rejections.batch(&records, &applied);
-                    if let Some(out) = self.dead_letters {
-                        self.dead_letter(out, &records, &applied.outcomes).await;
-                    }
-                    // The previous batch's changelog write has had this batch's time to be
-                    // acknowledged; its offsets are stored only once it is. This batch's write
-                    // then goes out while the next batch is applied.
-                    if !self.settle().await {
+                    let records = self.owned_records(&batch, &mut last_error_log);
+                    if !self.take_batch(&records, wall).await {
                         return Ok(());
                     }
-                    self.in_flight = Some(InFlight {
-                        write: tokio::spawn(write_durably(self.writer.clone(), applied.changes, self.shutdown.clone())),
-                        processed: applied.offsets,
-                    });
                     if last_publish.elapsed() >= PUBLISH_EVERY {
                         self.publish_snapshot(wall, false);
                         last_publish = clock::monotonic();
@@ -366,6 +334,62 @@ impl Owner<'_> {
                 }
             }
         }
+    }
+
+    /// The records of a fetched batch that this instance owns and has restored; the rest are
+    /// left for whoever owns them, offsets untouched. Consume errors are logged every 10 s.
+    fn owned_records<'m>(
+        &self,
+        batch: &'m [rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>],
+        last_error_log: &mut Option<Instant>,
+    ) -> Vec<Record<'m>> {
+        let mut records = Vec::with_capacity(batch.len());
+        for message in batch {
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    if last_error_log.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                        tracing::warn!(%error, "kafka consume error");
+                        *last_error_log = Some(clock::monotonic());
+                    }
+                    continue;
+                }
+            };
+            self.status.set_kafka_up(true);
+            let partition = message.partition();
+            if self
+                .owned
+                .get(&partition)
+                .is_some_and(|o| o.restored && o.inputs.contains(message.topic()))
+            {
+                records.extend(record_of(self.config, message));
+            }
+        }
+        records
+    }
+
+    /// Applies a batch, dead-letters its rejections, then hands its changelog records to the
+    /// writer. The previous batch's write has had this batch's time to be acknowledged; its
+    /// offsets are stored only once it is, and this batch's write goes out while the next
+    /// batch is applied. False when stopping before the previous write was acknowledged.
+    async fn take_batch(&mut self, records: &[Record<'_>], wall: crate::event::EventTime) -> bool {
+        let applied = self.pipeline.apply_batch(records, wall);
+        self.rejections.batch(records, &applied);
+        if let Some(out) = self.dead_letters {
+            self.dead_letter(out, records, &applied.outcomes).await;
+        }
+        if !self.settle().await {
+            return false;
+        }
+        self.in_flight = Some(InFlight {
+            write: tokio::spawn(write_durably(
+                self.writer.clone(),
+                applied.changes,
+                self.shutdown.clone(),
+            )),
+            processed: applied.offsets,
+        });
+        true
     }
 
     /// Sends every rejected record of a batch to the dead-letter topic and waits for the
