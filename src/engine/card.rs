@@ -144,88 +144,126 @@ pub fn compute<'a>(
     for histogram in scratch.iter_mut() {
         histogram.reset();
     }
-    let starts: Vec<i64> = windows
-        .iter()
-        .map(|w| now.saturating_sub(w.millis))
-        .collect();
     let mut per_window = vec![WindowKpis::default(); windows.len()];
-    let mut open = [[0u64; 8]; SLOTS];
-    let mut breached_open = [[0u64; 2]; SLOTS];
-    let spans = Span::ALL.len();
+    let mut card = IncidentCard {
+        windows: windows.to_vec(),
+        ..IncidentCard::default()
+    };
     for incident in incidents {
         let slot = severity_slot(incident.severity());
-        if incident.is_open() {
-            open[slot][incident.status().index()] += 1;
-        }
         let deadlines = Stage::ALL.map(|stage| sla.deadline(incident, stage));
-        for stage in Stage::ALL {
-            if let Some(deadline) = deadlines[stage.index()]
-                && incident.reached(stage) == NEVER
-                && now > deadline
-            {
-                breached_open[slot][stage.index()] += 1;
-            }
-        }
+        count_open(&mut card, incident, slot, &deadlines, now);
         let durations = Span::ALL.map(|span| {
             let (_, end) = incident.ends(span);
             incident.duration(span).map(|d| (end, d.max(0)))
         });
-        for (w, start) in starts.iter().enumerate() {
-            let kpis = &mut per_window[w];
-            if incident.detected != NEVER && incident.detected > *start {
-                kpis.incidents[slot] += 1;
-                kpis.incidents[ALL_SLOT] += 1;
-            }
-            for span in Span::ALL {
-                let Some((end, millis)) = durations[span.index()] else {
-                    continue;
-                };
-                if end <= *start {
-                    continue;
-                }
-                for s in [slot, ALL_SLOT] {
-                    let stats = &mut kpis.spans[span.index()][s];
-                    stats.count += 1;
-                    stats.sum_millis += i128::from(millis);
-                    let _ =
-                        scratch[(w * spans + span.index()) * (SLOTS + 1) + s].record(millis as u64);
-                }
-            }
-            for stage in Stage::ALL {
-                let Some(deadline) = deadlines[stage.index()] else {
-                    continue;
-                };
-                if deadline <= *start || deadline > now {
-                    continue;
-                }
-                let met = !sla.breached(incident, stage, now);
-                for s in [slot, ALL_SLOT] {
-                    let stats = &mut kpis.sla[stage.index()][s];
-                    stats.due += 1;
-                    stats.met += u64::from(met);
-                }
-            }
+        for (w, (kpis, window)) in per_window.iter_mut().zip(windows).enumerate() {
+            let at = Place {
+                start: now.saturating_sub(window.millis),
+                now,
+                slot,
+                scratch: &mut scratch[w * Span::ALL.len() * (SLOTS + 1)..],
+            };
+            count_in_window(kpis, at, incident, &durations, &deadlines, sla);
         }
     }
     for (w, kpis) in per_window.iter_mut().enumerate() {
-        for span in Span::ALL {
-            for s in 0..=SLOTS {
-                let stats = &mut kpis.spans[span.index()][s];
-                if stats.count > 0 {
-                    let histogram = &scratch[(w * spans + span.index()) * (SLOTS + 1) + s];
-                    stats.quantiles = QUANTILES.map(|q| histogram.value_at_quantile(q));
-                }
-            }
+        fill_quantiles(kpis, &scratch[w * Span::ALL.len() * (SLOTS + 1)..]);
+    }
+    card.per_window = per_window;
+    card
+}
+
+/// Where one incident is counted in one window: the window's start, now, the incident's
+/// severity slot, and the window's scratch histograms (`[span][slot]`).
+struct Place<'s> {
+    start: i64,
+    now: i64,
+    slot: usize,
+    scratch: &'s mut [Histogram<u64>],
+}
+
+/// Open incidents by status, and open stages past their deadline.
+fn count_open(
+    card: &mut IncidentCard,
+    incident: &Incident,
+    slot: usize,
+    deadlines: &[Option<i64>; 2],
+    now: i64,
+) {
+    if incident.is_open() {
+        card.open[slot][incident.status().index()] += 1;
+    }
+    for stage in Stage::ALL {
+        if let Some(deadline) = deadlines[stage.index()]
+            && incident.reached(stage) == NEVER
+            && now > deadline
+        {
+            card.breached_open[slot][stage.index()] += 1;
         }
     }
-    IncidentCard {
-        windows: windows.to_vec(),
-        per_window,
-        open,
-        breached_open,
-        counters: Counters::default(),
-        in_memory: 0,
-        quality: QualityCard::default(),
+}
+
+/// One incident's share of one window: its detection, its durations whose end is in the
+/// window, its stage deadlines that fell in the window.
+fn count_in_window(
+    kpis: &mut WindowKpis,
+    at: Place<'_>,
+    incident: &Incident,
+    durations: &[Option<(i64, i64)>; 5],
+    deadlines: &[Option<i64>; 2],
+    sla: &SlaPolicy,
+) {
+    let Place {
+        start,
+        now,
+        slot,
+        scratch,
+    } = at;
+    if incident.detected != NEVER && incident.detected > start {
+        kpis.incidents[slot] += 1;
+        kpis.incidents[ALL_SLOT] += 1;
+    }
+    for span in Span::ALL {
+        let Some((end, millis)) = durations[span.index()] else {
+            continue;
+        };
+        if end <= start {
+            continue;
+        }
+        for s in [slot, ALL_SLOT] {
+            let stats = &mut kpis.spans[span.index()][s];
+            stats.count += 1;
+            stats.sum_millis += i128::from(millis);
+            let _ = scratch[span.index() * (SLOTS + 1) + s].record(millis as u64);
+        }
+    }
+    for stage in Stage::ALL {
+        let Some(deadline) = deadlines[stage.index()] else {
+            continue;
+        };
+        if deadline <= start || deadline > now {
+            continue;
+        }
+        let met = !sla.breached(incident, stage, now);
+        for s in [slot, ALL_SLOT] {
+            let stats = &mut kpis.sla[stage.index()][s];
+            stats.due += 1;
+            stats.met += u64::from(met);
+        }
+    }
+}
+
+/// The quantiles of every duration that has observations, from the window's histograms.
+fn fill_quantiles(kpis: &mut WindowKpis, scratch: &[Histogram<u64>]) {
+    for span in Span::ALL {
+        for s in 0..=SLOTS {
+            let stats = &mut kpis.spans[span.index()][s];
+            if stats.count > 0 {
+                let histogram = &scratch[span.index() * (SLOTS + 1) + s];
+                stats.quantiles = QUANTILES.map(|q| histogram.value_at_quantile(q));
+            }
+        }
     }
 }
 

@@ -151,23 +151,14 @@ pub fn compute(
     now: i64,
 ) -> QualityCard {
     let repeat = repeats(incidents, settings.repeat_lookback_millis);
-    let starts: Vec<i64> = windows
+    let mut tallies: Vec<Tally> = windows
         .iter()
-        .map(|w| now.saturating_sub(w.millis))
+        .map(|w| Tally::new(now.saturating_sub(w.millis)))
         .collect();
-    let mut per_window = vec![WindowQuality::default(); windows.len()];
-    let mut alert_fp: Vec<HashMap<u32, Ratio>> = vec![HashMap::new(); windows.len()];
-    let mut resolved_by: Vec<HashMap<u32, u64>> = vec![HashMap::new(); windows.len()];
-    let mut alerts_of: Vec<HashMap<u32, u64>> = vec![HashMap::new(); windows.len()];
     let mut busy: HashMap<u32, Vec<(i64, i64)>> = HashMap::new();
     let mut open: HashMap<u32, u64> = HashMap::new();
-    let inside = |t: i64, start: i64| t != NEVER && t > start;
-
     for (i, (_, incident)) in incidents.iter().enumerate() {
-        let slot = severity_slot(incident.severity());
-        let disposition = incident.disposition();
-        let assignee = incident.assignee.get();
-        if let Some(analyst) = assignee {
+        if let Some(analyst) = incident.assignee.get() {
             if incident.is_open() {
                 *open.entry(analyst).or_default() += 1;
             }
@@ -183,79 +174,150 @@ pub fn compute(
             }
         }
         let cost = cost(incident, settings);
-        for (w, start) in starts.iter().enumerate() {
-            let card = &mut per_window[w];
-            if inside(incident.detected, *start) {
-                card.escalation[slot].count(incident.is_escalated());
-                card.escalation[ALL_SLOT].count(incident.is_escalated());
-                card.threat_intel.count(incident.is_threat_intel());
-                if incident.root_cause.get().is_some() {
-                    card.repeat.count(repeat[i]);
-                }
-                if disposition == Some(Disposition::TruePositive) {
-                    card.detection
-                        .count(settings.detected_by[incident.detection().index()]);
-                }
+        for tally in &mut tallies {
+            tally.count(incident, repeat[i], cost, settings);
+        }
+    }
+    let per_window = tallies
+        .into_iter()
+        .zip(windows)
+        .map(|(tally, window)| {
+            let mut card = tally.finish(analysts, sources);
+            card.analyst_busy = busy_shares(&mut busy, analysts, window, now);
+            card
+        })
+        .collect();
+    QualityCard {
+        per_window,
+        analyst_open: named(analysts, open),
+    }
+}
+
+/// One window's counts while the incidents are walked.
+struct Tally {
+    /// Window start: a time is in the window when it is later.
+    start: i64,
+    card: WindowQuality,
+    alert_false_positive: HashMap<u32, Ratio>,
+    resolved_by: HashMap<u32, u64>,
+    alerts_of: HashMap<u32, u64>,
+}
+
+impl Tally {
+    fn new(start: i64) -> Self {
+        Self {
+            start,
+            card: WindowQuality::default(),
+            alert_false_positive: HashMap::new(),
+            resolved_by: HashMap::new(),
+            alerts_of: HashMap::new(),
+        }
+    }
+
+    fn inside(&self, t: i64) -> bool {
+        t != NEVER && t > self.start
+    }
+
+    /// Counts one incident (`repeat`: it repeats an earlier one; `cost`: its cost).
+    fn count(
+        &mut self,
+        incident: &Incident,
+        repeat: bool,
+        cost: f64,
+        settings: &ScorecardSettings,
+    ) {
+        let slot = severity_slot(incident.severity());
+        let disposition = incident.disposition();
+        if self.inside(incident.detected) {
+            let card = &mut self.card;
+            card.escalation[slot].count(incident.is_escalated());
+            card.escalation[ALL_SLOT].count(incident.is_escalated());
+            card.threat_intel.count(incident.is_threat_intel());
+            if incident.root_cause.get().is_some() {
+                card.repeat.count(repeat);
             }
-            if inside(incident.resolved, *start) {
-                card.cost[slot] += cost;
-                card.cost[ALL_SLOT] += cost;
-                if let Some(analyst) = assignee {
-                    *resolved_by[w].entry(analyst).or_default() += 1;
-                }
-                if let Some(disposition) = disposition {
-                    let false_positive = disposition == Disposition::FalsePositive;
-                    card.false_positive[slot].count(false_positive);
-                    card.false_positive[ALL_SLOT].count(false_positive);
-                    for (_, source) in incident.alerts() {
-                        alert_fp[w].entry(source).or_default().count(false_positive);
-                    }
-                }
+            if disposition == Some(Disposition::TruePositive) {
+                card.detection
+                    .count(settings.detected_by[incident.detection().index()]);
             }
-            if let Some(analyst) = assignee {
-                let fresh = incident
-                    .alerts()
-                    .filter(|(at, _)| inside(*at, *start))
-                    .count() as u64;
-                if fresh > 0 {
-                    *alerts_of[w].entry(analyst).or_default() += fresh;
-                }
+        }
+        let assignee = incident.assignee.get();
+        if self.inside(incident.resolved) {
+            self.resolved(incident, slot, cost, assignee);
+        }
+        if let Some(analyst) = assignee {
+            let fresh = incident.alerts().filter(|(at, _)| self.inside(*at)).count() as u64;
+            if fresh > 0 {
+                *self.alerts_of.entry(analyst).or_default() += fresh;
             }
         }
     }
 
-    let named = |labels: &LabelValues, map: HashMap<u32, u64>| {
-        let mut named: Vec<_> = map
-            .into_iter()
-            .map(|(id, n)| (Arc::clone(labels.value(id)), n))
-            .collect();
-        named.sort();
-        named
-    };
-    for (w, card) in per_window.iter_mut().enumerate() {
-        let mut fp: Vec<_> = std::mem::take(&mut alert_fp[w])
+    /// An incident resolved in the window: cost, resolutions, false positives.
+    fn resolved(&mut self, incident: &Incident, slot: usize, cost: f64, assignee: Option<u32>) {
+        let card = &mut self.card;
+        card.cost[slot] += cost;
+        card.cost[ALL_SLOT] += cost;
+        if let Some(analyst) = assignee {
+            *self.resolved_by.entry(analyst).or_default() += 1;
+        }
+        if let Some(disposition) = incident.disposition() {
+            let false_positive = disposition == Disposition::FalsePositive;
+            card.false_positive[slot].count(false_positive);
+            card.false_positive[ALL_SLOT].count(false_positive);
+            for (_, source) in incident.alerts() {
+                self.alert_false_positive
+                    .entry(source)
+                    .or_default()
+                    .count(false_positive);
+            }
+        }
+    }
+
+    /// The window's scorecard, with names in place of interned ids, sorted by name.
+    fn finish(self, analysts: &LabelValues, sources: &LabelValues) -> WindowQuality {
+        let mut card = self.card;
+        let mut fp: Vec<_> = self
+            .alert_false_positive
             .into_iter()
             .map(|(id, ratio)| (Arc::clone(sources.value(id)), ratio))
             .collect();
         fp.sort_by(|a, b| a.0.cmp(&b.0));
         card.alert_false_positive = fp;
-        card.analyst_resolved = named(analysts, std::mem::take(&mut resolved_by[w]));
-        card.analyst_alerts = named(analysts, std::mem::take(&mut alerts_of[w]));
-        let length = windows[w].millis.max(1);
-        let mut shares: Vec<_> = busy
-            .iter_mut()
-            .map(|(id, intervals)| {
-                let share = covered(intervals, starts[w], now) as f64 / length as f64;
-                (Arc::clone(analysts.value(*id)), share)
-            })
-            .collect();
-        shares.sort_by(|a, b| a.0.cmp(&b.0));
-        card.analyst_busy = shares;
+        card.analyst_resolved = named(analysts, self.resolved_by);
+        card.analyst_alerts = named(analysts, self.alerts_of);
+        card
     }
-    QualityCard {
-        per_window,
-        analyst_open: named(analysts, open),
-    }
+}
+
+/// Per analyst, the share of `window` covered by their incidents' busy intervals.
+fn busy_shares(
+    busy: &mut HashMap<u32, Vec<(i64, i64)>>,
+    analysts: &LabelValues,
+    window: &Window,
+    now: i64,
+) -> Vec<(Arc<str>, f64)> {
+    let length = window.millis.max(1);
+    let start = now.saturating_sub(window.millis);
+    let mut shares: Vec<_> = busy
+        .iter_mut()
+        .map(|(id, intervals)| {
+            let share = covered(intervals, start, now) as f64 / length as f64;
+            (Arc::clone(analysts.value(*id)), share)
+        })
+        .collect();
+    shares.sort_by(|a, b| a.0.cmp(&b.0));
+    shares
+}
+
+/// Counts by analyst name, sorted.
+fn named(labels: &LabelValues, map: HashMap<u32, u64>) -> Vec<(Arc<str>, u64)> {
+    let mut named: Vec<_> = map
+        .into_iter()
+        .map(|(id, n)| (Arc::clone(labels.value(id)), n))
+        .collect();
+    named.sort();
+    named
 }
 
 #[cfg(test)]
