@@ -153,31 +153,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         rejections: RejectionLog::default(),
     };
     let consumed = owner.consume(control, global.as_ref()).await;
-    // The last batch's changes are made durable (its offsets stored) before the final commit.
-    let deadline = CancellationToken::new();
-    let expire = deadline.clone();
-    tasks.spawn(async move {
-        tokio::time::sleep(DRAIN_DEADLINE).await;
-        expire.cancel();
-    });
-    tokio::select! {
-        _ = owner.settle() => {}
-        () = deadline.cancelled() => tracing::warn!("drain deadline passed before the changelog acknowledged the last batch"),
-    }
-    deadline.cancel();
-
-    status.set_ready(false);
-    match consumer.commit_consumer_state(CommitMode::Sync) {
-        Ok(()) => tracing::info!("offsets committed"),
-        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        Err(error) => {
-            tracing::warn!(%error, "final offset commit failed; records since the last commit will be read again")
-        }
-    }
-    writer.flush(Duration::from_secs(10));
-    if let Some(letters) = &dead_letters {
-        letters.flush(Duration::from_secs(10));
-    }
+    owner.drain(&tasks).await;
     http_stop.cancel();
     tasks.close();
     let served = http_task.await;
@@ -333,6 +309,34 @@ impl Owner<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// The stop: the last batch's changes made durable (its offsets stored) within the drain
+    /// deadline, the stored offsets committed, the changelog and dead letters flushed.
+    async fn drain(&mut self, tasks: &TaskTracker) {
+        let deadline = CancellationToken::new();
+        let expire = deadline.clone();
+        tasks.spawn(async move {
+            tokio::time::sleep(DRAIN_DEADLINE).await;
+            expire.cancel();
+        });
+        tokio::select! {
+            _ = self.settle() => {}
+            () = deadline.cancelled() => tracing::warn!("drain deadline passed before the changelog acknowledged the last batch"),
+        }
+        deadline.cancel();
+        self.status.set_ready(false);
+        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => tracing::info!("offsets committed"),
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => {
+                tracing::warn!(%error, "final offset commit failed; records since the last commit will be read again")
+            }
+        }
+        self.writer.flush(Duration::from_secs(10));
+        if let Some(letters) = self.dead_letters {
+            letters.flush(Duration::from_secs(10));
         }
     }
 
