@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! Kafka consumer ─┐
-//! file reader ────┼─▶ source::Record ──formats::decode──▶ event::Event … ──▶ engine::apply ──▶ Applied
+//! files (to come) ┼─▶ source::Record ──formats::decode──▶ event::Event … ──▶ engine::apply ──▶ Applied
 //! simulator ──────┘   (topic, partition,    (guard, then one   │ or Rejection       (effect, skew,
 //!                      offset, key, bytes)   file per format)  │ (counted, logged,   state changes)
 //!                                                              │  dead-lettered)

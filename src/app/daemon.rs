@@ -148,6 +148,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         started: clock::monotonic(),
         assigned_once: false,
         in_flight: None,
+        unwritten: Vec::new(),
         batches_since_tick: 0,
         card_pacer: Pacer::new(CARD_PACE),
         rejections: RejectionLog::default(),
@@ -223,6 +224,9 @@ struct Owner<'a> {
     assigned_once: bool,
     /// The last batch: its changelog write and the offsets it covers.
     in_flight: Option<InFlight>,
+    /// Changelog records not handed to the writer yet (a write abandoned at shutdown came
+    /// first): written at the next tick, or by the drain at the stop.
+    unwritten: Vec<StateRecord>,
     /// Batches taken since the last tick (none: consumption is idle).
     batches_since_tick: u32,
     /// Paces the recomputation of the incident KPIs against its cost.
@@ -269,12 +273,16 @@ impl Owner<'_> {
                         .collect();
                     let applied = self.pipeline.apply_batch(&records, clock::wall());
                     self.rejections.batch(&records, &applied);
+                    // None with the native format; any would go with the next tick's write.
+                    self.unwritten.extend(applied.changes);
                 }
                 _ = tick.tick() => {
                     let wall = clock::wall();
-                    let changes = self.pipeline.expire(wall);
+                    let mut changes = std::mem::take(&mut self.unwritten);
+                    changes.extend(self.pipeline.expire(wall));
                     // The batch in flight first: its records must reach the changelog before these.
                     if !self.settle().await {
+                        self.unwritten = changes;
                         return Ok(());
                     }
                     self.write_now(changes, self.shutdown).await;
@@ -312,8 +320,9 @@ impl Owner<'_> {
         }
     }
 
-    /// The stop: the last batch's changes made durable (its offsets stored) within the drain
-    /// deadline, the stored offsets committed, the changelog and dead letters flushed.
+    /// The stop, within the drain deadline: the batch in flight settled (its offsets stored
+    /// if the broker acknowledged it in time), the changes not yet written sent to the
+    /// changelog, the stored offsets committed, the changelog and dead letters flushed.
     async fn drain(&mut self, tasks: &TaskTracker) {
         let deadline = CancellationToken::new();
         let expire = deadline.clone();
@@ -325,6 +334,8 @@ impl Owner<'_> {
             _ = self.settle() => {}
             () = deadline.cancelled() => tracing::warn!("drain deadline passed before the changelog acknowledged the last batch"),
         }
+        let last = std::mem::take(&mut self.unwritten);
+        self.write_now(last, &deadline).await;
         deadline.cancel();
         self.status.set_ready(false);
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -383,6 +394,9 @@ impl Owner<'_> {
             self.dead_letter(out, records, &applied.outcomes).await;
         }
         if !self.settle().await {
+            // Stopping: its offsets are not stored, but its changes are still written by the
+            // drain, as everything the engine now holds must be.
+            self.unwritten.extend(applied.changes);
             return false;
         }
         self.in_flight = Some(InFlight {

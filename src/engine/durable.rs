@@ -47,12 +47,14 @@ impl Change {
 }
 
 impl Engine {
-    /// The changelog records of `changes`, in order, each incident once (as it is now) and each
-    /// partition's clock once (its latest).
+    /// The changelog records of `changes`: each incident once (as it is now, or a tombstone
+    /// when it left memory or its partition), then kept alerts, alerts gone and new series in
+    /// the order they happened, then each partition's clock once (its latest).
     pub fn state_records(&self, changes: &[Change]) -> Vec<StateRecord> {
         let mut incidents: Vec<(i32, &str)> = Vec::new();
         let mut clocks: std::collections::BTreeMap<i32, i64> = Default::default();
-        let mut records = Vec::with_capacity(changes.len());
+        // By kind, each in the order it happened: kept alerts, gone alerts, series.
+        let (mut kept, mut gone, mut series) = (Vec::new(), Vec::new(), Vec::new());
         for change in changes {
             match change {
                 Change::Incident { partition, key } => incidents.push((*partition, key)),
@@ -62,7 +64,7 @@ impl Engine {
                     source,
                     severity,
                     detected_at,
-                } => records.push(StateRecord {
+                } => kept.push(StateRecord {
                     partition: *partition,
                     key: state::alert_key(*hash),
                     value: Some(state::encode_alert(
@@ -71,7 +73,7 @@ impl Engine {
                         *detected_at,
                     )),
                 }),
-                Change::AlertGone { partition, hash } => records.push(StateRecord {
+                Change::AlertGone { partition, hash } => gone.push(StateRecord {
                     partition: *partition,
                     key: state::alert_key(*hash),
                     value: None,
@@ -80,7 +82,7 @@ impl Engine {
                     partition,
                     source,
                     severity,
-                } => records.push(StateRecord {
+                } => series.push(StateRecord {
                     partition: *partition,
                     key: state::series_key(*severity, self.sources.value(*source)),
                     value: Some(Vec::new()),
@@ -94,7 +96,10 @@ impl Engine {
         incidents.sort_unstable();
         incidents.dedup();
         let mut all = self.lifecycle.state_records(&incidents, &self.sources);
-        all.append(&mut records);
+        all.reserve(kept.len() + gone.len() + series.len() + clocks.len());
+        all.append(&mut kept);
+        all.append(&mut gone);
+        all.append(&mut series);
         all.extend(clocks.into_iter().map(|(partition, at)| StateRecord {
             partition,
             key: state::CLOCK_KEY.to_owned(),

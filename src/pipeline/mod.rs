@@ -99,6 +99,7 @@ impl Pipeline {
     }
 
     /// Takes a batch of records; `wall` is the wall clock, read once per batch by the caller.
+    #[must_use = "a batch's changes must reach the changelog before its offsets are stored"]
     pub fn apply_batch(&mut self, records: &[Record<'_>], wall: EventTime) -> Batch {
         let mut changes = Vec::new();
         // (topic, partition, last offset): few partitions per batch, records mostly grouped.
@@ -129,8 +130,9 @@ impl Pipeline {
         }
     }
 
-    /// Takes one record outside a batch (tests): what became of it. Its state changes are not
-    /// reported.
+    /// Takes one record outside a batch (tests, and pipelines that are not durable): what
+    /// became of it. Its state changes are not reported: a durable caller uses
+    /// [`Pipeline::apply_batch`].
     pub fn step(&mut self, record: &Record<'_>, wall: EventTime) -> Outcome {
         self.take(record, wall, &mut Vec::new())
     }
@@ -207,6 +209,7 @@ impl Pipeline {
 
     /// Lets the engine forget what no window needs at the current time, and pass deadlines;
     /// returns the changelog records of what that changed (empty unless durable).
+    #[must_use = "the changes of expiry must reach the changelog"]
     pub fn expire(&mut self, wall: EventTime) -> Vec<StateRecord> {
         let now = self.clock.now(wall);
         let expired = self.engine.expire(now);
