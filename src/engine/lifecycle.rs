@@ -87,8 +87,12 @@ impl Lifecycle {
 
     /// The stream of `partition` has been read up to event time `at`.
     pub fn observe(&mut self, partition: i32, at: i64) {
-        let watermark = self.watermarks.entry(partition).or_insert(i64::MIN);
-        *watermark = (*watermark).max(at);
+        match self.watermarks.get_mut(&partition) {
+            Some(watermark) => *watermark = (*watermark).max(at),
+            None => {
+                self.watermarks.insert(partition, at);
+            }
+        }
     }
 
     /// Changelog records of the incidents `changed` (sorted, deduplicated (partition, key)):

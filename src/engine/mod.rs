@@ -194,12 +194,20 @@ impl Engine {
 
     fn observe(&mut self, partition: i32, at: i64, applied: &mut Applied) {
         self.lifecycle.observe(partition, at);
-        let clock = self.clocks.entry(partition).or_insert(i64::MIN);
-        if at > *clock {
-            *clock = at;
-            if self.durable {
-                applied.changes.push(Change::Clock { partition, at });
+        // `get_mut` first: the partition is almost always known, and the entry API costs more.
+        let moved = match self.clocks.get_mut(&partition) {
+            Some(clock) if at > *clock => {
+                *clock = at;
+                true
             }
+            Some(_) => false,
+            None => {
+                self.clocks.insert(partition, at);
+                true
+            }
+        };
+        if moved && self.durable {
+            applied.changes.push(Change::Clock { partition, at });
         }
     }
 

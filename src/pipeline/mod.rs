@@ -107,8 +107,13 @@ impl Pipeline {
         let outcomes = records
             .iter()
             .map(|record| {
-                let at = (record.topic, record.partition);
-                match offsets.iter_mut().rev().find(|(t, p, _)| (*t, *p) == at) {
+                // Records of a batch borrow their topic from a few strings: compare by address
+                // first, by content only if that differs.
+                let same = |(t, p, _): &&mut (&str, i32, i64)| {
+                    *p == record.partition
+                        && (std::ptr::eq(t.as_ptr(), record.topic.as_ptr()) || *t == record.topic)
+                };
+                match offsets.iter_mut().rev().find(same) {
                     Some(last) => last.2 = last.2.max(record.offset),
                     None => offsets.push((record.topic, record.partition, record.offset)),
                 }
@@ -169,7 +174,9 @@ impl Pipeline {
                 Effect::Late => health.late += 1,
                 Effect::Counted => {}
             }
-            changes.extend(changed);
+            if !changed.is_empty() {
+                changes.extend(changed);
+            }
             outcome = match (outcome, effect) {
                 (Outcome::Applied(Effect::Counted), _) | (_, Effect::Counted) => {
                     Outcome::Applied(Effect::Counted)
