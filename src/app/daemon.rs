@@ -57,8 +57,6 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// since (or when asked for fresh ones), so the pass over the incidents never takes more than
 /// ~10 % of the owner task.
 const CARD_PACE: u32 = 10;
-/// How often the brokers are asked whether they answer.
-const PROBE_EVERY: Duration = Duration::from_secs(5);
 
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +96,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let http_stop = CancellationToken::new();
     let http_task = tasks.spawn(http::serve(listener, exporter, http_stop.clone()));
 
-    let partitions = check_inputs(&config)?;
+    let partitions = crate::source::topics::check_inputs(&config)?;
     let state_topic = config.state_topic();
     changelog::ensure_topic(&config, &state_topic, partitions).await?;
     let writer = ChangelogWriter::new(&config, &state_topic)?;
@@ -126,7 +124,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         dead_letter = config.topics.dead_letter().unwrap_or("none"),
         "consuming"
     );
-    tasks.spawn(probe_brokers(
+    tasks.spawn(super::probe::probe_brokers(
         Arc::clone(&consumer),
         config.topics.alerts.clone(),
         Arc::clone(&status),
@@ -164,37 +162,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     match served {
         Ok(Err(error)) => Err(DaemonError::Http(error)),
         _ => Ok(()),
-    }
-}
-
-/// The alerts and cases topics must be partitioned alike: an incident's alerts and case
-/// events are keyed by its id and must meet in one instance. Returns the partition count.
-fn check_inputs(config: &Config) -> Result<usize, SourceError> {
-    let (alerts, cases) = (&config.topics.alerts, &config.topics.cases);
-    let counts = changelog::partition_counts(config, &[alerts, cases])?;
-    let count = |topic: &str| {
-        counts
-            .iter()
-            .find(|(t, _)| t == topic)
-            .and_then(|(_, c)| *c)
-    };
-    match (count(alerts), count(cases)) {
-        (None, _) => Err(SourceError::Topics(format!(
-            "topics.alerts = {alerts} does not exist: create it (records keyed by incident id) \
-             with the same partition count as topics.cases = {cases}"
-        ))),
-        (Some(a), Some(c)) if a != c => Err(SourceError::Topics(format!(
-            "topics.alerts = {alerts} has {a} partitions but topics.cases = {cases} has {c}: \
-             records are keyed by incident id, and an incident's alerts and case events meet in \
-             one instance only if both topics have the same partition count"
-        ))),
-        (Some(a), None) => {
-            tracing::warn!(
-                "topics.cases = {cases} does not exist yet; when it is created it must have {a} partitions like {alerts}"
-            );
-            Ok(a)
-        }
-        (Some(a), Some(_)) => Ok(a),
     }
 }
 
@@ -610,29 +577,4 @@ fn record_of<'a>(
         payload: message.payload(),
         headers: message.headers(),
     })
-}
-
-/// Asks the brokers every few seconds whether they answer: `soc_kafka_up`.
-async fn probe_brokers(
-    consumer: Arc<InputConsumer>,
-    topic: String,
-    status: Arc<Status>,
-    shutdown: CancellationToken,
-) {
-    let mut every = tokio::time::interval(PROBE_EVERY);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        let consumer = Arc::clone(&consumer);
-        let topic = topic.clone();
-        let up = tokio::task::spawn_blocking(move || consumer::probe(&consumer, &topic))
-            .await
-            .unwrap_or(false);
-        if up != status.kafka_up() {
-            tracing::info!(up, "kafka reachability changed");
-        }
-        status.set_kafka_up(up);
-    }
 }

@@ -5,5 +5,6 @@ pub mod clock;
 pub mod daemon;
 pub mod demo;
 pub mod logging;
+mod probe;
 pub mod rejections;
 pub mod signal;

@@ -6,6 +6,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod global;
 mod record;
+pub mod topics;
 
 pub use record::{Record, TopicRole};
 

@@ -1,0 +1,36 @@
+//! Startup checks of the input topics: what must hold before consuming can start.
+
+use super::SourceError;
+use super::changelog;
+use crate::config::Config;
+
+/// The alerts and cases topics must be partitioned alike: an incident's alerts and case
+/// events are keyed by its id and must meet in one instance. Returns the partition count.
+pub fn check_inputs(config: &Config) -> Result<usize, SourceError> {
+    let (alerts, cases) = (&config.topics.alerts, &config.topics.cases);
+    let counts = changelog::partition_counts(config, &[alerts, cases])?;
+    let count = |topic: &str| {
+        counts
+            .iter()
+            .find(|(t, _)| t == topic)
+            .and_then(|(_, c)| *c)
+    };
+    match (count(alerts), count(cases)) {
+        (None, _) => Err(SourceError::Topics(format!(
+            "topics.alerts = {alerts} does not exist: create it (records keyed by incident id) \
+             with the same partition count as topics.cases = {cases}"
+        ))),
+        (Some(a), Some(c)) if a != c => Err(SourceError::Topics(format!(
+            "topics.alerts = {alerts} has {a} partitions but topics.cases = {cases} has {c}: \
+             records are keyed by incident id, and an incident's alerts and case events meet in \
+             one instance only if both topics have the same partition count"
+        ))),
+        (Some(a), None) => {
+            tracing::warn!(
+                "topics.cases = {cases} does not exist yet; when it is created it must have {a} partitions like {alerts}"
+            );
+            Ok(a)
+        }
+        (Some(a), Some(_)) => Ok(a),
+    }
+}
