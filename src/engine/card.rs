@@ -125,9 +125,12 @@ pub struct IncidentCard {
     pub quality: QualityCard,
 }
 
+/// Scratch histograms per window: one per (span, severity slot with `all`).
+const PER_WINDOW: usize = Span::ALL.len() * (SLOTS + 1);
+
 /// Scratch histograms for [`compute`], `[window][span][slot]`, reused by every recomputation.
 pub fn scratch(windows: usize) -> Vec<Histogram<u64>> {
-    (0..windows * Span::ALL.len() * (SLOTS + 1))
+    (0..windows * PER_WINDOW)
         .map(|_| Histogram::new(3).unwrap_or_else(|_| unreachable_histogram()))
         .collect()
 }
@@ -162,13 +165,13 @@ pub fn compute<'a>(
                 start: now.saturating_sub(window.millis),
                 now,
                 slot,
-                scratch: &mut scratch[w * Span::ALL.len() * (SLOTS + 1)..],
+                scratch: &mut scratch[w * PER_WINDOW..],
             };
             count_in_window(kpis, at, incident, &durations, &deadlines, sla);
         }
     }
     for (w, kpis) in per_window.iter_mut().enumerate() {
-        fill_quantiles(kpis, &scratch[w * Span::ALL.len() * (SLOTS + 1)..]);
+        fill_quantiles(kpis, &scratch[w * PER_WINDOW..]);
     }
     card.per_window = per_window;
     card

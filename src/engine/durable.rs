@@ -10,7 +10,7 @@ use super::{Engine, EventTime};
 use crate::event::Severity;
 
 /// One piece of state the changelog must record.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// An incident changed (or left memory: then it is tombstoned).
     Incident { partition: i32, key: Box<str> },
@@ -32,18 +32,6 @@ pub enum Change {
     },
     /// The partition's event clock moved.
     Clock { partition: i32, at: i64 },
-}
-
-impl Change {
-    pub fn partition(&self) -> i32 {
-        match self {
-            Change::Incident { partition, .. }
-            | Change::Alert { partition, .. }
-            | Change::AlertGone { partition, .. }
-            | Change::Series { partition, .. }
-            | Change::Clock { partition, .. } => *partition,
-        }
-    }
 }
 
 impl Engine {

@@ -172,6 +172,11 @@ impl Lifecycle {
             .is_some_and(|incident| incident.has_alert(alert_hash))
     }
 
+    /// The key of the incident a case event belongs to.
+    pub fn case_key<'a>(case: &'a CaseEvent<'_>) -> std::borrow::Cow<'a, str> {
+        Self::key(case.tenant.as_deref(), &case.incident_id)
+    }
+
     /// The key of the incident an alert names, if it names one.
     pub fn alert_key<'a>(alert: &'a Alert<'_>) -> Option<std::borrow::Cow<'a, str>> {
         let incident_id = alert.incident_id.as_deref()?;
@@ -204,20 +209,21 @@ impl Lifecycle {
         }
     }
 
-    /// Applies a case event; `None` for a duplicate.
+    /// Applies a case event to the incident under `key` ([`Lifecycle::case_key`]); `None`
+    /// for a duplicate.
     pub fn apply_case(
         &mut self,
         partition: i32,
+        key: &str,
         case: &CaseEvent<'_>,
         now: i64,
     ) -> Option<Touched> {
-        let key = Self::key(case.tenant.as_deref(), &case.incident_id);
         let assignee = case.assignee.as_deref().map(|a| self.analysts.intern(a));
         let root_cause = case
             .root_cause
             .as_deref()
             .map(|r| self.root_causes.intern(r));
-        let (incident, created) = upsert(&mut self.incidents, &key);
+        let (incident, created) = upsert(&mut self.incidents, key);
         incident.partition = partition;
         if !incident.apply_case(case, &case.incident_id, assignee, root_cause) {
             return None;

@@ -41,7 +41,8 @@ fn no_sources() -> LabelValues {
 /// True when the event was new; `SKEWED` counts the durations it found negative.
 fn case(lifecycle: &mut Lifecycle, json: &str, now: i64) -> bool {
     let event: CaseEvent<'_> = decode_case(json).expect("valid case event");
-    let touched = lifecycle.apply_case(0, &event, now);
+    let key = Lifecycle::case_key(&event);
+    let touched = lifecycle.apply_case(0, &key, &event, now);
     SKEWED.with(|s| s.set(s.get() + touched.map_or(0, |t| t.skewed)));
     touched.is_some()
 }

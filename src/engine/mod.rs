@@ -308,13 +308,18 @@ impl Engine {
         }
         let mut applied = Applied::only(Effect::Counted);
         self.observe(partition, case.at.millis(), &mut applied);
-        let Some(touched) = self.lifecycle.apply_case(partition, case, now.millis()) else {
+        // The key is built once (a tenant's key is an allocation), for the incident and the
+        // changelog alike.
+        let key = Lifecycle::case_key(case);
+        let Some(touched) = self
+            .lifecycle
+            .apply_case(partition, &key, case, now.millis())
+        else {
             applied.effect = Effect::Duplicate;
             return applied;
         };
         applied.skewed = touched.skewed;
         if self.durable {
-            let key = Lifecycle::key(case.tenant.as_deref(), &case.incident_id);
             applied.changes.push(Change::Incident {
                 partition,
                 key: Box::from(key.as_ref()),

@@ -35,19 +35,14 @@ impl Family {
     }
 
     fn add(&mut self, labels: &[(&str, &str)], value: f64) {
-        let mut metric = labelled(labels.iter().map(|(n, v)| (*n, *v)));
+        let mut metric = labelled(labels.iter().copied());
         set_number(&mut metric, self.0.get_field_type(), value);
         self.0.mut_metric().push(metric);
     }
 
     /// Adds one scorecard series.
     fn add_series(&mut self, series: &Series<'_>) {
-        let values: Vec<_> = series
-            .labels
-            .iter()
-            .map(|l| (l.name(), l.value()))
-            .collect();
-        let mut metric = labelled(values.iter().map(|(n, v)| (*n, v.as_ref())));
+        let mut metric = labelled(series.labels.iter().map(|l| (l.name(), l.value())));
         match series.value {
             Value::Histogram(observed) => {
                 let mut histogram = Histogram::default();
@@ -89,14 +84,14 @@ fn set_number(metric: &mut Metric, kind: MetricType, value: f64) {
     }
 }
 
-fn labelled<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> Metric {
+fn labelled<'a>(labels: impl Iterator<Item = (&'a str, impl Into<String>)>) -> Metric {
     let mut metric = Metric::default();
     metric.set_label(
         labels
             .map(|(name, value)| {
                 let mut pair = LabelPair::default();
                 pair.set_name(name.to_owned());
-                pair.set_value(value.to_owned());
+                pair.set_value(value.into());
                 pair
             })
             .collect(),

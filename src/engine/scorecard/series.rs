@@ -197,8 +197,9 @@ impl Scorecard {
         quality_series(card, &mut out);
         self.state_series(&mut out);
         let mut series = out.0;
-        // Families were emitted in blocks; a stable sort groups each KPI's series in order.
-        series.sort_by_key(|s| Kpi::ALL.iter().position(|kpi| *kpi == s.kpi));
+        // Families were emitted in blocks; a stable sort groups each KPI's series in order
+        // (the key, a scan of `Kpi::ALL`, computed once per series).
+        series.sort_by_cached_key(|s| Kpi::ALL.iter().position(|kpi| *kpi == s.kpi));
         series
     }
 
