@@ -12,6 +12,7 @@
 mod compliance;
 mod runtime;
 mod scoring;
+pub mod secrets;
 mod span;
 mod validate;
 
@@ -30,6 +31,7 @@ pub use scoring::{
     CostConfig, CoverageConfig, KpisConfig, PostureConfig, SeverityAmounts, SeverityTargets,
     SlaConfig,
 };
+pub use secrets::Secrets;
 pub use span::Span;
 
 use crate::engine::EngineSettings;
@@ -155,13 +157,17 @@ impl Config {
         }
     }
 
-    /// The effective configuration as TOML, secrets redacted: `check-config`'s output.
+    /// The secret values of this configuration, to scrub from logs and errors.
+    pub fn secrets(&self) -> Secrets {
+        Secrets::of(&self.kafka.properties)
+    }
+
+    /// The effective configuration as TOML, every value not known to be harmless redacted:
+    /// `check-config`'s output.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         for (key, value) in shown.kafka.properties.iter_mut() {
-            if looks_secret(key) {
-                *value = "<redacted>".into();
-            }
+            *value = secrets::shown(key, value);
         }
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
     }
@@ -176,14 +182,6 @@ fn environment() -> config::Environment {
         .with_list_parse_key("windows.alerts")
         .with_list_parse_key("windows.kpis")
         .try_parsing(true)
-}
-
-/// librdkafka properties whose values must never be printed or logged.
-pub fn looks_secret(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "secret", "key", "token", "jaas"]
-        .iter()
-        .any(|word| key.contains(word))
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@ pub struct KafkaConfig {
     pub brokers: String,
     /// Consumer group; instances sharing it share the partitions.
     pub group_id: String,
-    /// Passed to librdkafka as is (TLS, SASL, tuning). Values of keys that look secret
-    /// (containing `password`, `secret`, `key`, `token` or `jaas`) are never printed.
+    /// Passed to librdkafka (TLS, SASL, tuning). A value may be `${env:NAME}` or
+    /// `${file:PATH}`. Only the values of keys known to be harmless are ever printed; every
+    /// other value is redacted from `check-config`, logs and errors.
     pub properties: BTreeMap<String, String>,
 }
 

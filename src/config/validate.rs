@@ -63,6 +63,11 @@ fn kafka(kafka: &KafkaConfig, problems: &mut Problems) {
         "kafka.group_id",
         "must not be empty",
     );
+    for (key, value) in &kafka.properties {
+        if let Err(error) = super::secrets::resolve(key, value) {
+            problems.0.push(error.to_string());
+        }
+    }
 }
 
 /// The input topics, the state topic (set or derived) and the dead-letter topic when set.

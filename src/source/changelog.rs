@@ -29,12 +29,7 @@ pub fn partition_counts(
     topics: &[&str],
 ) -> Result<Vec<(String, Option<usize>)>, SourceError> {
     let consumer: BaseConsumer =
-        client_config(config)
-            .create()
-            .map_err(|source| SourceError::Client {
-                client: "metadata client",
-                source,
-            })?;
+        super::consumer::create(&client_config(config)?, "metadata client", config)?;
     let metadata = consumer
         .fetch_metadata(None, ADMIN_TIMEOUT)
         .map_err(|source| SourceError::Metadata { source })?;
@@ -59,12 +54,7 @@ pub async fn ensure_topic(
     partitions: usize,
 ) -> Result<(), SourceError> {
     let admin: AdminClient<DefaultClientContext> =
-        client_config(config)
-            .create()
-            .map_err(|source| SourceError::Client {
-                client: "admin client",
-                source,
-            })?;
+        super::consumer::create(&client_config(config)?, "admin client", config)?;
     let existing = partition_counts(config, &[topic])?;
     let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
     match existing.first().and_then(|(_, count)| *count) {
@@ -143,7 +133,7 @@ impl std::fmt::Debug for ChangelogWriter {
 
 impl ChangelogWriter {
     pub fn new(config: &Config, topic: &str) -> Result<Self, SourceError> {
-        let mut client = client_config(config);
+        let mut client = client_config(config)?;
         client
             .set("acks", "all")
             .set("enable.idempotence", "true")
@@ -152,10 +142,7 @@ impl ChangelogWriter {
             // Never give up on a state record: while the brokers are away, consumption waits.
             .set("message.timeout.ms", "0")
             .set("queue.buffering.max.messages", "1000000");
-        let producer = client.create().map_err(|source| SourceError::Client {
-            client: "changelog producer",
-            source,
-        })?;
+        let producer = super::consumer::create(&client, "changelog producer", config)?;
         Ok(Self {
             producer,
             topic: topic.to_owned(),
@@ -217,15 +204,12 @@ pub fn read_partition(
     topic: &str,
     partition: i32,
 ) -> Result<Vec<KeyValue>, SourceError> {
-    let mut client = super::consumer::standalone_config(config, "restore");
+    let mut client = super::consumer::standalone_config(config, "restore")?;
     client
         // The default 1 s fetch back-off stalls a reader that keeps up; restores measured 8.1 s
         // → 5.6 s for 1M incidents with 10 ms (BENCHMARKS.md).
         .set("fetch.queue.backoff.ms", "10");
-    let reader: BaseConsumer = client.create().map_err(|source| SourceError::Client {
-        client: "changelog reader",
-        source,
-    })?;
+    let reader: BaseConsumer = super::consumer::create(&client, "changelog reader", config)?;
     let (low, high) = reader
         .fetch_watermarks(topic, partition, ADMIN_TIMEOUT)
         .map_err(|source| {

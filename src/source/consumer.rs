@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::config::{
+    ClientConfig, FromClientConfig, FromClientConfigAndContext, RDKafkaLogLevel,
+};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -19,7 +21,8 @@ use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::SourceError;
-use crate::config::{Config, looks_secret};
+use crate::config::Config;
+use crate::config::secrets;
 use crate::export::Status;
 
 /// Callbacks from librdkafka: broker reachability and rebalances, returned from fast.
@@ -137,28 +140,82 @@ fn describe(partitions: &TopicPartitionList) -> String {
 /// The consumer the daemon reads with.
 pub type InputConsumer = StreamConsumer<SourceContext>;
 
-/// librdkafka settings shared by the consumer and the dead-letter producer: brokers, then the
-/// user's `kafka.properties`, which win.
-pub fn client_config(config: &Config) -> ClientConfig {
+/// librdkafka settings shared by every client: brokers, then the user's `kafka.properties`
+/// with their references resolved, which win.
+pub fn client_config(config: &Config) -> Result<ClientConfig, SourceError> {
     let mut client = ClientConfig::new();
     client.set("bootstrap.servers", &config.kafka.brokers);
-    for (key, value) in &config.kafka.properties {
+    for (key, value) in secrets::resolve_all(&config.kafka.properties)? {
         client.set(key, value);
     }
     client.set_log_level(RDKafkaLogLevel::Warning);
+    Ok(client)
+}
+
+/// Creates a client of `client`'s settings; `what` names it in the error, which carries no
+/// property value.
+pub fn create<T: FromClientConfig>(
+    client: &ClientConfig,
+    what: &'static str,
+    config: &Config,
+) -> Result<T, SourceError> {
     client
+        .create()
+        .map_err(|error| creation_error(error, what, config))
+}
+
+/// [`create`] with a context.
+pub fn create_with_context<C: ClientContext, T: FromClientConfigAndContext<C>>(
+    client: &ClientConfig,
+    context: C,
+    what: &'static str,
+    config: &Config,
+) -> Result<T, SourceError> {
+    client
+        .create_with_context(context)
+        .map_err(|error| creation_error(error, what, config))
+}
+
+/// A refused property is a configuration error naming the key; any other failure names the
+/// client. Neither carries a value: rust-rdkafka's own message quotes it, and librdkafka's
+/// description may too, so the description is scrubbed of every secret value.
+fn creation_error(error: KafkaError, what: &'static str, config: &Config) -> SourceError {
+    let secrets = config.secrets();
+    match error {
+        KafkaError::ClientConfig(_, description, key, _value) => SourceError::Property {
+            key,
+            message: format!("librdkafka refuses it: {}", secrets.scrub(&description)),
+        },
+        other => SourceError::Client {
+            client: what,
+            message: secrets.scrub(&other.to_string()).into_owned(),
+        },
+    }
+}
+
+/// Checks that librdkafka takes every property, as the consumer and the producers set them,
+/// without connecting anywhere: a refused property is a configuration error (exit 64), found
+/// before anything starts.
+pub fn check_properties(config: &Config) -> Result<(), SourceError> {
+    let mut consumer = consumer_config(config)?;
+    consumer.remove("bootstrap.servers");
+    let _: BaseConsumer = create(&consumer, "consumer", config)?;
+    let mut producer = client_config(config)?;
+    producer.remove("bootstrap.servers");
+    let _: rdkafka::producer::BaseProducer = create(&producer, "producer", config)?;
+    Ok(())
 }
 
 /// A consumer outside the group's offset management (it assigns partitions by hand and never
 /// commits): the changelog reader and the coverage reader. `role` names its `group.id`.
-pub fn standalone_config(config: &Config, role: &str) -> ClientConfig {
-    let mut client = client_config(config);
+pub fn standalone_config(config: &Config, role: &str) -> Result<ClientConfig, SourceError> {
+    let mut client = client_config(config)?;
     client
         .set("group.id", format!("{}.{role}", config.kafka.group_id))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false");
-    client
+    Ok(client)
 }
 
 /// Consumer settings the offset and rebalance design rests on; `kafka.properties` cannot
@@ -173,22 +230,17 @@ const GUARANTEES: [(&str, &str); 4] = [
     ("group.remote.assignor", "range"),
 ];
 
-/// Creates the consumer and subscribes it to `topics`.
-pub fn subscribe(
-    config: &Config,
-    topics: &[&str],
-    status: Arc<Status>,
-    control: tokio::sync::mpsc::UnboundedSender<Control>,
-) -> Result<InputConsumer, SourceError> {
+/// The group consumer's settings: defaults a user may change, then the user's properties,
+/// then what may not change.
+fn consumer_config(config: &Config) -> Result<ClientConfig, SourceError> {
     let mut client = ClientConfig::new();
-    // Defaults a user may change, then the user's properties, then what may not change.
     client
         .set("bootstrap.servers", &config.kafka.brokers)
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         .set("statistics.interval.ms", "1000");
-    for (key, value) in &config.kafka.properties {
-        if GUARANTEES.iter().any(|(fixed, _)| fixed == key) {
+    for (key, value) in secrets::resolve_all(&config.kafka.properties)? {
+        if GUARANTEES.iter().any(|(fixed, _)| *fixed == key) {
             tracing::warn!(
                 key,
                 "kafka.properties cannot override this consumer setting; ignored"
@@ -202,24 +254,27 @@ pub fn subscribe(
         client.set(key, value);
     }
     client.set_log_level(RDKafkaLogLevel::Warning);
+    Ok(client)
+}
+
+/// Creates the consumer and subscribes it to `topics`.
+pub fn subscribe(
+    config: &Config,
+    topics: &[&str],
+    status: Arc<Status>,
+    control: tokio::sync::mpsc::UnboundedSender<Control>,
+) -> Result<InputConsumer, SourceError> {
+    let client = consumer_config(config)?;
     for (key, value) in client.config_map() {
-        let shown: &str = if looks_secret(key) {
-            "<redacted>"
-        } else {
-            value
-        };
-        tracing::debug!(key, value = shown, "consumer setting");
+        let shown = secrets::shown(key, value);
+        tracing::debug!(key, value = %shown, "consumer setting");
     }
-    let consumer: InputConsumer = client
-        .create_with_context(SourceContext {
-            status,
-            lag: Mutex::new(Vec::new()),
-            control,
-        })
-        .map_err(|source| SourceError::Client {
-            client: "consumer",
-            source,
-        })?;
+    let context = SourceContext {
+        status,
+        lag: Mutex::new(Vec::new()),
+        control,
+    };
+    let consumer: InputConsumer = create_with_context(&client, context, "consumer", config)?;
     consumer
         .subscribe(topics)
         .map_err(|source| SourceError::Subscribe {

@@ -32,15 +32,12 @@ impl std::fmt::Debug for DeadLetters {
 
 impl DeadLetters {
     pub fn new(config: &Config, topic: &str) -> Result<Self, SourceError> {
-        let mut client = super::consumer::client_config(config);
+        let mut client = super::consumer::client_config(config)?;
         client
             .set("enable.idempotence", "true")
             .set("message.timeout.ms", "60000")
             .set("message.max.bytes", "10485760");
-        let producer = client.create().map_err(|source| SourceError::Client {
-            client: "dead-letter producer",
-            source,
-        })?;
+        let producer = super::consumer::create(&client, "dead-letter producer", config)?;
         Ok(Self {
             producer,
             topic: topic.to_owned(),

@@ -18,12 +18,11 @@ use crate::event::EventTime;
 pub fn subscribe(config: &Config, wall: EventTime) -> Result<Option<StreamConsumer>, SourceError> {
     let (inventory, telemetry) = (&config.topics.inventory, &config.topics.telemetry);
     let counts = partition_counts(config, &[inventory, telemetry])?;
-    let consumer: StreamConsumer = super::consumer::standalone_config(config, "global")
-        .create()
-        .map_err(|source| SourceError::Client {
-            client: "inventory and telemetry consumer",
-            source,
-        })?;
+    let consumer: StreamConsumer = super::consumer::create(
+        &super::consumer::standalone_config(config, "global")?,
+        "inventory and telemetry consumer",
+        config,
+    )?;
     let since = match config.clock.mode {
         ClockMode::Wall => wall
             .saturating_sub_millis(config.coverage.max_silence.millis)

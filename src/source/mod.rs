@@ -13,11 +13,17 @@ pub use record::{Record, TopicRole};
 /// Why the Kafka edge cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot create the Kafka {client}: {source}")]
+    /// The message is scrubbed of secrets: librdkafka's own names the refused value.
+    #[error("cannot create the Kafka {client}: {message}")]
     Client {
         client: &'static str,
-        source: rdkafka::error::KafkaError,
+        message: String,
     },
+    /// A property librdkafka refuses: a configuration error (exit 64), message scrubbed.
+    #[error("invalid config: key `kafka.properties.{key}`: {message}")]
+    Property { key: String, message: String },
+    #[error("{0}")]
+    Secret(#[from] crate::config::secrets::SecretError),
     #[error("cannot read cluster metadata: {source}")]
     Metadata { source: rdkafka::error::KafkaError },
     #[error("{0}")]
