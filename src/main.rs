@@ -52,16 +52,16 @@ const EXIT_CONFIG: u8 = 64;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Command::CheckConfig { config } => match Config::load(config) {
+        Command::CheckConfig { config } => match kafka_config(config) {
             Ok(config) => {
                 print!("{}", config.to_redacted_toml());
                 ExitCode::SUCCESS
             }
-            Err(error) => config_error(&error.into()),
+            Err(error) => config_error(&error),
         },
-        Command::Run { config } => match Config::load(config) {
+        Command::Run { config } => match kafka_config(config) {
             Ok(config) => serve(config, Task::Daemon),
-            Err(error) => config_error(&error.into()),
+            Err(error) => config_error(&error),
         },
         Command::Demo {
             config,
@@ -86,6 +86,14 @@ fn config_error(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
+/// A config for Kafka: loaded, validated, and every `kafka.properties` entry taken by
+/// librdkafka (a property it refuses is a config error naming the key, never its value).
+fn kafka_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    let config = Config::load(path)?;
+    socmetrics::source::consumer::check_properties(&config)?;
+    Ok(config)
+}
+
 /// The demo's config: the file if given, else defaults with environment overrides.
 fn demo_config(path: Option<&std::path::Path>, listen: Option<&str>) -> anyhow::Result<Config> {
     let mut loaded = match path {
@@ -100,20 +108,26 @@ fn demo_config(path: Option<&std::path::Path>, listen: Option<&str>) -> anyhow::
 }
 
 fn serve(config: Config, task: Task) -> ExitCode {
-    app::logging::init(&config.log);
+    let secrets = config.secrets();
+    app::logging::init(&config.log, secrets.clone());
     match run(config, task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // The log line is scrubbed by the logger; this one here.
             tracing::error!("{error:#}");
-            eprintln!("socmetrics: {error:#}");
+            eprintln!("socmetrics: {}", secrets.scrub(&format!("{error:#}")));
             ExitCode::FAILURE
         }
     }
 }
 
+/// How long blocking work still running when the daemon is done (a Kafka client waiting on
+/// an unreachable broker) may delay the exit.
+const BLOCKING_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn run(config: Config, task: Task) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         app::signal::install(shutdown.clone()).context("cannot install signal handlers")?;
         match task {
@@ -121,5 +135,7 @@ fn run(config: Config, task: Task) -> anyhow::Result<()> {
             Task::Daemon => app::daemon::run(config, shutdown).await?,
         }
         Ok(())
-    })
+    });
+    runtime.shutdown_timeout(BLOCKING_GRACE);
+    result
 }

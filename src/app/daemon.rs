@@ -2,7 +2,8 @@
 //! server, the broker probe, and a graceful stop.
 //!
 //! Lifecycle of the loop:
-//! 1. check the input topics (same partition count), create or check the changelog, subscribe;
+//! 1. check the input topics (same partition count), create or check the changelog, retried
+//!    until Kafka answers (`app::startup`); subscribe;
 //! 2. on an assignment (paused by the rebalance callback): `/readyz` 503, read each new
 //!    partition's changelog into the state, resume the partition, `/readyz` 200 (503 until
 //!    the first assignment is restored, or 30 s without one);
@@ -96,15 +97,25 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let http_stop = CancellationToken::new();
     let http_task = tasks.spawn(http::serve(listener, exporter, http_stop.clone()));
 
-    let partitions = crate::source::topics::check_inputs(&config)?;
+    let Some(super::startup::Connected { partitions, global }) =
+        super::startup::connect(&config, &shutdown).await?
+    else {
+        // Stopped before Kafka answered: nothing was consumed, nothing is to drain.
+        http_stop.cancel();
+        tasks.close();
+        let served = http_task.await;
+        tracing::info!("stopped before Kafka answered");
+        return match served {
+            Ok(Err(error)) => Err(DaemonError::Http(error)),
+            _ => Ok(()),
+        };
+    };
     let state_topic = config.state_topic();
-    changelog::ensure_topic(&config, &state_topic, partitions).await?;
     let writer = ChangelogWriter::new(&config, &state_topic)?;
     let dead_letters = match config.topics.dead_letter() {
         Some(topic) => Some(DeadLetters::new(&config, topic)?),
         None => None,
     };
-    let global = crate::source::global::subscribe(&config, clock::wall())?;
     let (control_tx, control) = mpsc::unbounded_channel();
     let topics = [config.topics.alerts.as_str(), config.topics.cases.as_str()];
     let consumer = Arc::new(consumer::subscribe(

@@ -8,3 +8,4 @@ pub mod logging;
 mod probe;
 pub mod rejections;
 pub mod signal;
+mod startup;

@@ -192,17 +192,25 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// The values of every property that is not known to be harmless, as written and as
-    /// resolved (a reference that cannot be resolved is left out: the load reports it).
+    /// The values of every property that is not known to be harmless, resolved (a reference
+    /// that cannot be resolved is left out: the load reports it; the reference itself names
+    /// where the secret is, and stays readable). Each value is also scrubbed in the escaped
+    /// forms a JSON log line or a quoted error message would show it in.
     pub fn of(properties: &BTreeMap<String, String>) -> Self {
         let mut values: Vec<String> = properties
             .iter()
             .filter(|(key, _)| !is_harmless(key))
-            .flat_map(|(key, value)| {
-                let resolved = resolve(key, value).ok().map(Cow::into_owned);
-                [Some(value.clone()), resolved]
+            .filter_map(|(key, value)| resolve(key, value).ok().map(Cow::into_owned))
+            .flat_map(|value| {
+                let json = serde_json::to_string(&value).unwrap_or_default();
+                let debug = format!("{value:?}");
+                let unquote = |text: &str| {
+                    let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+                    inner.unwrap_or(text).to_owned()
+                };
+                let escaped = [unquote(&json), unquote(&debug)];
+                std::iter::once(value).chain(escaped)
             })
-            .flatten()
             .filter(|value| value.chars().count() >= SHORTEST_SCRUBBED)
             .collect();
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -342,5 +350,18 @@ mod tests {
             secrets.scrub("auth failed for Fr0mF1le"),
             "auth failed for <redacted>"
         );
+    }
+
+    #[test]
+    fn a_secret_is_scrubbed_in_its_json_and_quoted_forms() {
+        let secrets = Secrets::of(&properties(&[("sasl.jaas.config", "password=\"p\\w\";")]));
+        let json =
+            serde_json::json!({ "message": "bad value password=\"p\\w\"; here" }).to_string();
+        assert_eq!(
+            secrets.scrub(&json),
+            r#"{"message":"bad value <redacted> here"}"#
+        );
+        let quoted = format!("{:?}", "password=\"p\\w\";");
+        assert_eq!(secrets.scrub(&quoted), "\"<redacted>\"");
     }
 }

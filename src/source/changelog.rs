@@ -15,12 +15,13 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::SourceError;
-use super::consumer::client_config;
+use super::consumer::{Diagnosis, client_config};
 use crate::config::Config;
 use crate::engine::state::StateRecord;
 
-/// How long metadata and admin calls may take.
-const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long metadata and admin calls may take. Startup retries them, so a short wait each
+/// time keeps the daemon's log saying what is wrong.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Partition counts of the input topics that exist: `(topic, partitions)`; a missing topic
 /// is `None`.
@@ -28,11 +29,18 @@ pub fn partition_counts(
     config: &Config,
     topics: &[&str],
 ) -> Result<Vec<(String, Option<usize>)>, SourceError> {
-    let consumer: BaseConsumer =
-        super::consumer::create(&client_config(config)?, "metadata client", config)?;
+    let consumer: BaseConsumer<Diagnosis> = super::consumer::create_with_context(
+        &client_config(config)?,
+        Diagnosis::default(),
+        "metadata client",
+        config,
+    )?;
     let metadata = consumer
         .fetch_metadata(None, ADMIN_TIMEOUT)
-        .map_err(|source| SourceError::Metadata { source })?;
+        .map_err(|source| SourceError::Metadata {
+            source,
+            cause: super::consumer::diagnose(&consumer),
+        })?;
     Ok(topics
         .iter()
         .map(|name| {
@@ -67,8 +75,9 @@ pub async fn ensure_topic(
             let results = admin
                 .create_topics(&[new], &options)
                 .await
-                .map_err(|source| {
-                    SourceError::Changelog(format!("cannot create {topic}: {source}"))
+                .map_err(|source| SourceError::Admin {
+                    what: format!("create the changelog topic {topic}"),
+                    source,
                 })?;
             for result in results {
                 match result {
@@ -93,8 +102,9 @@ pub async fn ensure_topic(
             let described = admin
                 .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
                 .await
-                .map_err(|source| {
-                    SourceError::Changelog(format!("cannot describe {topic}: {source}"))
+                .map_err(|source| SourceError::Admin {
+                    what: format!("describe the changelog topic {topic}"),
+                    source,
                 })?;
             let policy = described
                 .into_iter()

@@ -35,19 +35,77 @@ pub struct SourceContext {
     control: tokio::sync::mpsc::UnboundedSender<Control>,
 }
 
+/// librdkafka's log line to tracing, at its level (the logger scrubs secrets from it).
+fn forward_log(level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+    match level {
+        RDKafkaLogLevel::Emerg
+        | RDKafkaLogLevel::Alert
+        | RDKafkaLogLevel::Critical
+        | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", fac, "{log_message}"),
+        RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{log_message}"),
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+            tracing::info!(target: "librdkafka", fac, "{log_message}")
+        }
+        RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{log_message}"),
+    }
+}
+
+/// A short-lived client's context: librdkafka's log lines go to tracing, and the last error
+/// it reports is kept, so a call that fails can say why (an authentication failure, a TLS
+/// handshake refused) and not only that it timed out.
+#[derive(Debug, Default)]
+pub struct Diagnosis {
+    last: Mutex<Option<String>>,
+}
+
+impl Diagnosis {
+    fn remember(&self, text: String) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(text);
+        }
+    }
+
+    fn last(&self) -> Option<String> {
+        self.last.lock().ok().and_then(|last| last.clone())
+    }
+}
+
+impl ClientContext for Diagnosis {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        forward_log(level, fac, log_message);
+        if (level as i32) <= (RDKafkaLogLevel::Warning as i32) {
+            self.remember(log_message.to_owned());
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error");
+        self.remember(format!("{error}: {reason}"));
+    }
+}
+
+impl ConsumerContext for Diagnosis {}
+
+/// Why `consumer`'s last call failed, as librdkafka reported it: `""`, or `"; "` and the
+/// report. Error events wait on the consumer's queue until served, so they are served here.
+pub fn diagnose(consumer: &BaseConsumer<Diagnosis>) -> String {
+    for _ in 0..16 {
+        match consumer.poll(Duration::from_millis(50)) {
+            Some(Err(error)) => consumer.context().remember(error.to_string()),
+            Some(Ok(_)) => {}
+            None => break,
+        }
+    }
+    consumer
+        .context()
+        .last()
+        .map(|text| format!("; librdkafka reports: {text}"))
+        .unwrap_or_default()
+}
+
 impl ClientContext for SourceContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", fac, "{log_message}"),
-            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{log_message}"),
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(target: "librdkafka", fac, "{log_message}")
-            }
-            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{log_message}"),
-        }
+        forward_log(level, fac, log_message);
     }
 
     /// librdkafka's statistics (every `statistics.interval.ms`): records between each assigned

@@ -50,7 +50,10 @@ pub fn subscribe(config: &Config, wall: EventTime) -> Result<Option<StreamConsum
     if by_time.count() > 0 {
         let offsets = consumer
             .offsets_for_times(by_time, Duration::from_secs(30))
-            .map_err(|source| SourceError::Metadata { source })?;
+            .map_err(|source| SourceError::Metadata {
+                source,
+                cause: String::new(),
+            })?;
         for element in offsets.elements() {
             // No record that recent: start at the end.
             let offset = match element.offset() {

@@ -24,10 +24,24 @@ pub enum SourceError {
     Property { key: String, message: String },
     #[error("{0}")]
     Secret(#[from] crate::config::secrets::SecretError),
-    #[error("cannot read cluster metadata: {source}")]
-    Metadata { source: rdkafka::error::KafkaError },
+    /// `cause` is what librdkafka reported on the way (an authentication failure, a TLS
+    /// handshake refused), empty or starting with "; ".
+    #[error("cannot read cluster metadata: {source}{cause}")]
+    Metadata {
+        source: rdkafka::error::KafkaError,
+        cause: String,
+    },
+    /// An admin request the brokers did not answer.
+    #[error("cannot {what}: {source}")]
+    Admin {
+        what: String,
+        source: rdkafka::error::KafkaError,
+    },
     #[error("{0}")]
     Changelog(String),
+    /// An input topic that does not exist (yet).
+    #[error("{0}")]
+    MissingTopic(String),
     #[error("{0}")]
     Topics(String),
     #[error("cannot subscribe to {topics:?}: {source}")]
@@ -35,4 +49,16 @@ pub enum SourceError {
         topics: Vec<String>,
         source: rdkafka::error::KafkaError,
     },
+}
+
+impl SourceError {
+    /// Whether retrying can cure it without a change of config: the brokers did not answer,
+    /// or an input topic is not created yet. A mispartitioned or uncompacted topic, a refused
+    /// property, a client that cannot be created are not.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Metadata { .. } | Self::Admin { .. } | Self::MissingTopic(_)
+        )
+    }
 }

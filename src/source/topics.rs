@@ -16,7 +16,7 @@ pub fn check_inputs(config: &Config) -> Result<usize, SourceError> {
             .and_then(|(_, c)| *c)
     };
     match (count(alerts), count(cases)) {
-        (None, _) => Err(SourceError::Topics(format!(
+        (None, _) => Err(SourceError::MissingTopic(format!(
             "topics.alerts = {alerts} does not exist: create it (records keyed by incident id) \
              with the same partition count as topics.cases = {cases}"
         ))),
