@@ -69,6 +69,103 @@ pub fn brokers() -> &'static str {
     })
 }
 
+/// The secure listeners of deploy/local/kafka.sh's broker, from `kafka.sh secure-env`.
+#[derive(Debug)]
+pub struct Secure {
+    /// SASL_SSL with SCRAM (`mechanism`, `user`).
+    pub sasl_ssl: String,
+    /// SSL with a required client certificate.
+    pub mtls: String,
+    /// The CA the broker's certificate (and the client's) chains to, PEM.
+    pub ca: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    pub scram_mechanism: String,
+    pub scram_user: String,
+    /// The SCRAM user's password (one line).
+    pub scram_password_file: PathBuf,
+}
+
+impl Secure {
+    pub fn scram_password(&self) -> String {
+        std::fs::read_to_string(&self.scram_password_file)
+            .expect("read the SCRAM password file")
+            .trim_end()
+            .to_owned()
+    }
+}
+
+/// The secure listeners of the script's broker (started, or checked, by `kafka.sh start`,
+/// which fails when the running broker predates them). Panics when the test brokers are not
+/// that script's.
+pub fn secure() -> &'static Secure {
+    static SECURE: OnceLock<Secure> = OnceLock::new();
+    SECURE.get_or_init(|| {
+        let own = format!(
+            "127.0.0.1:{}",
+            std::env::var("KAFKA_PORT").unwrap_or_else(|_| "9092".to_owned())
+        );
+        if let Ok(brokers) = std::env::var("SOCMETRICS_TEST_BROKERS") {
+            assert_eq!(
+                brokers, own,
+                "SOCMETRICS_TEST_BROKERS={brokers} is not the broker of deploy/local/kafka.sh \
+                 ({own}): the SASL_SSL and mTLS tests need that script's listeners, certificates \
+                 and SCRAM user; unset SOCMETRICS_TEST_BROKERS or point it at {own}"
+            );
+        }
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/local/kafka.sh");
+        let run = |command: &str| {
+            let output = Command::new(&script)
+                .arg(command)
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("run deploy/local/kafka.sh");
+            assert!(
+                output.status.success(),
+                "deploy/local/kafka.sh {command} failed (its stderr above says why); if the \
+                 broker was started by an older kafka.sh (no SASL_SSL/mTLS listeners), restart \
+                 it: deploy/local/kafka.sh stop && deploy/local/kafka.sh start"
+            );
+            String::from_utf8(output.stdout).expect("kafka.sh prints UTF-8")
+        };
+        let bootstrap = run("start");
+        assert_eq!(bootstrap.trim(), own, "kafka.sh start's bootstrap address");
+        assert_eq!(
+            brokers(),
+            own,
+            "the tests' PLAINTEXT broker must be the script's (set KAFKA_PORT and \
+             SOCMETRICS_TEST_BROKERS alike)"
+        );
+        let env: BTreeMap<String, String> = run("secure-env")
+            .lines()
+            .map(|line| {
+                let (key, value) = line.split_once('=').expect("KEY='value' lines");
+                let value = value
+                    .strip_prefix('\'')
+                    .and_then(|v| v.strip_suffix('\''))
+                    .expect("a single-quoted value")
+                    .replace("'\\''", "'");
+                (key.to_owned(), value)
+            })
+            .collect();
+        let get = |key: &str| {
+            env.get(key)
+                .unwrap_or_else(|| panic!("kafka.sh secure-env gives no {key}"))
+                .clone()
+        };
+        Secure {
+            sasl_ssl: get("KAFKA_SASL_SSL"),
+            mtls: get("KAFKA_MTLS"),
+            ca: get("KAFKA_CA").into(),
+            client_cert: get("KAFKA_CLIENT_CERT").into(),
+            client_key: get("KAFKA_CLIENT_KEY").into(),
+            scram_mechanism: get("KAFKA_SCRAM_MECHANISM"),
+            scram_user: get("KAFKA_SCRAM_USER"),
+            scram_password_file: get("KAFKA_SCRAM_PASSWORD_FILE").into(),
+        }
+    })
+}
+
 fn answers(address: &str) -> bool {
     address
         .to_socket_addrs()
@@ -259,6 +356,14 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `socmetrics run` with `config` (TOML, without `[http]`, which the fixture sets).
     pub fn start(config: &str) -> Self {
+        let daemon = Self::spawn(config, &[], Stdio::null(), Stdio::inherit());
+        daemon.wait_ready(Duration::from_secs(60));
+        daemon
+    }
+
+    /// Like [`Daemon::start`] without waiting for readiness: with `env` added to its
+    /// environment, its output to `stdout`/`stderr`.
+    pub fn spawn(config: &str, env: &[(&str, &str)], stdout: Stdio, stderr: Stdio) -> Self {
         let port = free_port();
         let config_path = std::env::temp_dir().join(format!("{}.toml", unique("socmetrics-test")));
         std::fs::write(
@@ -270,17 +375,16 @@ impl Daemon {
             .args(["run", "--config"])
             .arg(&config_path)
             .env("RUST_LOG", "socmetrics=info,librdkafka=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .envs(env.iter().copied())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap();
-        let daemon = Self {
+        Self {
             child,
             port,
             config_path,
-        };
-        daemon.wait_ready(Duration::from_secs(60));
-        daemon
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -302,6 +406,11 @@ impl Daemon {
     pub fn scrape(&self) -> Metrics {
         let body = http_get(&self.url("/metrics")).expect("/metrics answers");
         Metrics::parse(&body)
+    }
+
+    /// The current `/metrics`, if it answers.
+    pub fn try_scrape(&self) -> Option<Metrics> {
+        http_get(&self.url("/metrics")).map(|body| Metrics::parse(&body))
     }
 
     pub fn healthz(&self) -> Option<u16> {
