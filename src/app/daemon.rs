@@ -368,10 +368,20 @@ impl Owner<'_> {
     async fn take_batch(&mut self, records: &[Record<'_>], wall: crate::event::EventTime) -> bool {
         let applied = self.pipeline.apply_batch(records, wall);
         self.rejections.batch(records, &applied);
-        if let Some(out) = self.dead_letters {
-            self.dead_letter(out, records, &applied.outcomes).await;
-        }
-        if !self.settle().await {
+        let lettered = match self.dead_letters {
+            Some(out)
+                if applied
+                    .outcomes
+                    .iter()
+                    .any(|o| matches!(o, Outcome::Rejected(_))) =>
+            {
+                // `/metrics` shows the batch even while a refused letter holds it back.
+                self.publish_snapshot(wall, false);
+                self.dead_letter(out, records, &applied.outcomes).await
+            }
+            _ => true,
+        };
+        if !lettered || !self.settle().await {
             // Stopping: its offsets are not stored, but its changes are still written by the
             // drain, as everything the engine now holds must be.
             self.unwritten.extend(applied.changes);
@@ -389,22 +399,27 @@ impl Owner<'_> {
     }
 
     /// Sends every rejected record of a batch to the dead-letter topic and waits for the
-    /// broker's acknowledgements (the batch's offsets are stored only after).
-    async fn dead_letter(&self, out: &DeadLetters, records: &[Record<'_>], outcomes: &[Outcome]) {
+    /// broker's acknowledgements (the batch's offsets are stored only after). False when
+    /// stopping before every one was acknowledged.
+    async fn dead_letter(
+        &self,
+        out: &DeadLetters,
+        records: &[Record<'_>],
+        outcomes: &[Outcome],
+    ) -> bool {
         let letters = records
             .iter()
             .zip(outcomes)
             .filter_map(|(record, outcome)| match outcome {
                 Outcome::Rejected(rejection) => {
-                    Some(async move { (record, out.send(record, rejection).await) })
+                    Some(out.send_acknowledged(record, rejection, self.shutdown))
                 }
                 _ => None,
             });
-        for (record, sent) in futures::future::join_all(letters).await {
-            if let Err((error, _)) = sent {
-                tracing::error!(%error, topic = record.topic, partition = record.partition, offset = record.offset, "dead letter not delivered");
-            }
-        }
+        futures::future::join_all(letters)
+            .await
+            .into_iter()
+            .all(|acknowledged| acknowledged)
     }
 
     fn publish_snapshot(&mut self, wall: crate::event::EventTime, fresh: bool) {

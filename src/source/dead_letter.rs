@@ -2,24 +2,58 @@
 //! headers, plus `socmetrics.reason` (the `reason` label), `socmetrics.detail`, and where it came
 //! from (`socmetrics.topic`, `socmetrics.partition`, `socmetrics.offset`). A record rejected for
 //! its size is sent without its payload (`socmetrics.original_bytes` says how big it was): it
-//! is still in its source topic at the offset given.
+//! is still in its source topic at the offset given. So is one whose dead letter the dead-letter
+//! topic refuses as too large (its `max.message.bytes`): it goes again without its payload, with
+//! `socmetrics.payload_dropped`. A record's offset is stored only once its dead letter is
+//! acknowledged: a failed delivery is retried until it is, or until the daemon stops.
 
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::future_producer::OwnedDeliveryResult;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+
+use tokio_util::sync::CancellationToken;
 
 use super::{Record, SourceError};
 use crate::config::Config;
 use crate::formats::{RejectReason, Rejection};
+
+/// The pause after a dead letter failed the first time; it doubles up to [`LAST_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+const LAST_PAUSE: Duration = Duration::from_secs(10);
+
+/// What a dead letter carries of the rejected record's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Payload {
+    /// The payload as read.
+    Kept,
+    /// The payload as read, sent alone: librdkafka batches letters, and the broker refuses a
+    /// batch over the topic's `max.message.bytes` as a whole, so a letter refused as too large
+    /// may have been refused for a neighbour. Alone, a refusal is its own.
+    KeptAlone,
+    /// None: the record was rejected for its size.
+    TooLarge,
+    /// None: the topic refused the letter with it (`socmetrics.payload_dropped`).
+    TooLargeForDeadLetters,
+}
+
+impl Payload {
+    fn dropped(self) -> Option<&'static str> {
+        match self {
+            Self::TooLargeForDeadLetters => Some("too large for the dead-letter topic"),
+            Self::Kept | Self::KeptAlone | Self::TooLarge => None,
+        }
+    }
+}
 
 /// The dead-letter producer.
 #[derive(Clone)]
 pub struct DeadLetters {
     producer: FutureProducer,
     topic: String,
+    /// Held by a letter retried alone.
+    alone: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for DeadLetters {
@@ -41,11 +75,85 @@ impl DeadLetters {
         Ok(Self {
             producer,
             topic: topic.to_owned(),
+            alone: std::sync::Arc::default(),
         })
     }
 
-    /// Enqueues the dead letter; the future resolves when the broker acknowledged it.
-    pub async fn send(&self, record: &Record<'_>, rejection: &Rejection) -> OwnedDeliveryResult {
+    /// Sends the dead letter and waits until the broker has acknowledged it: true then, false
+    /// only when `stop` is cancelled first (the record's offset must not be stored). A letter
+    /// too large for the dead-letter topic goes again without its payload; any other failure
+    /// (brokers down, a timeout) is retried with a growing pause, logged each time.
+    pub async fn send_acknowledged(
+        &self,
+        record: &Record<'_>,
+        rejection: &Rejection,
+        stop: &CancellationToken,
+    ) -> bool {
+        let mut payload = match rejection.reason {
+            RejectReason::TooLarge => Payload::TooLarge,
+            _ => Payload::Kept,
+        };
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let sent = tokio::select! {
+                () = stop.cancelled() => return false,
+                sent = async {
+                    let _alone = match payload {
+                        Payload::KeptAlone => Some(self.alone.lock().await),
+                        _ => None,
+                    };
+                    self.send(record, rejection, payload).await
+                } => sent,
+            };
+            let too_large = matches!(
+                sent,
+                Err(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::MessageSizeTooLarge
+                ))
+            );
+            match sent {
+                Ok(()) => return true,
+                Err(_) if too_large && payload == Payload::Kept => {
+                    payload = Payload::KeptAlone;
+                    continue;
+                }
+                Err(_) if too_large && payload == Payload::KeptAlone => {
+                    tracing::warn!(
+                        topic = record.topic,
+                        partition = record.partition,
+                        offset = record.offset,
+                        dead_letter = %self.topic,
+                        "dead letter too large for its topic: sent without its payload"
+                    );
+                    payload = Payload::TooLargeForDeadLetters;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(
+                        %error,
+                        topic = record.topic,
+                        partition = record.partition,
+                        offset = record.offset,
+                        retry_in = ?pause,
+                        "dead letter not delivered; its offset waits until it is"
+                    );
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return false,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(LAST_PAUSE);
+        }
+    }
+
+    /// Enqueues one dead letter and waits for the broker's answer.
+    async fn send(
+        &self,
+        record: &Record<'_>,
+        rejection: &Rejection,
+        payload: Payload,
+    ) -> Result<(), KafkaError> {
         let partition = record.partition.to_string();
         let offset = record.offset.to_string();
         let original_bytes = record.payload.map_or(0, <[u8]>::len).to_string();
@@ -55,7 +163,7 @@ impl DeadLetters {
                 headers = headers.insert(header);
             }
         }
-        let headers = headers
+        let mut headers = headers
             .insert(Header {
                 key: "socmetrics.reason",
                 value: Some(rejection.reason.as_str()),
@@ -80,16 +188,18 @@ impl DeadLetters {
                 key: "socmetrics.original_bytes",
                 value: Some(original_bytes.as_str()),
             });
-        let payload = match rejection.reason {
-            RejectReason::TooLarge => None,
-            _ => record.payload,
-        };
+        if let Some(why) = payload.dropped() {
+            headers = headers.insert(Header {
+                key: "socmetrics.payload_dropped",
+                value: Some(why),
+            });
+        }
         let mut letter = FutureRecord::<[u8], [u8]>::to(&self.topic).headers(headers);
         if let Some(key) = record.key {
             letter = letter.key(key);
         }
-        if let Some(payload) = payload {
-            letter = letter.payload(payload);
+        if let (Payload::Kept | Payload::KeptAlone, Some(bytes)) = (payload, record.payload) {
+            letter = letter.payload(bytes);
         }
         let delivery: DeliveryFuture = loop {
             match self.producer.send_result(letter) {
@@ -98,36 +208,13 @@ impl DeadLetters {
                     letter = returned;
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                Err((error, returned)) => {
-                    return Err((
-                        error,
-                        rdkafka::message::OwnedMessage::new(
-                            returned.payload.map(<[u8]>::to_vec),
-                            returned.key.map(<[u8]>::to_vec),
-                            self.topic.clone(),
-                            rdkafka::Timestamp::NotAvailable,
-                            -1,
-                            -1,
-                            None,
-                        ),
-                    ));
-                }
+                Err((error, _)) => return Err(error),
             }
         };
         match delivery.await {
-            Ok(result) => result,
-            Err(_cancelled) => Err((
-                KafkaError::Canceled,
-                rdkafka::message::OwnedMessage::new(
-                    None,
-                    None,
-                    self.topic.clone(),
-                    rdkafka::Timestamp::NotAvailable,
-                    -1,
-                    -1,
-                    None,
-                ),
-            )),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((error, _))) => Err(error),
+            Err(_cancelled) => Err(KafkaError::Canceled),
         }
     }
 
