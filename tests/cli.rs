@@ -282,3 +282,166 @@ fn demo_exports_every_metric_family_of_the_spec_within_a_minute() {
     demo.terminate();
     eprintln!("demo ready after {ready:?}; every family exported");
 }
+
+/// Issue 10, finding 6: a value is redacted whatever its key is called, and a property
+/// librdkafka refuses is a config error (64) naming the key, never its value.
+#[test]
+fn secrets_never_reach_the_output_whatever_the_property_is_called() {
+    // Keys librdkafka takes, none of them named like a secret: redacted by value.
+    let path = write_config(
+        "[kafka]\nbrokers = \"k1:9092\"\n[kafka.properties]\n\
+         \"ssl.certificate.pem\" = \"Tr0ub4dor-one\"\n\
+         \"ssl.key.pem\" = \"Tr0ub4dor-two\"\n\
+         \"sasl.username\" = \"soc-reader\"\n\
+         \"sasl.password\" = \"${env:SOCMETRICS_TEST_PASSWORD}\"\n",
+    );
+    let output = socmetrics()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env("SOCMETRICS_TEST_PASSWORD", "Tr0ub4dor-three")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let errors = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{errors}");
+    assert_eq!(printed.matches("<redacted>").count(), 2, "{printed}");
+    assert!(!printed.contains("Tr0ub4dor"), "{printed}");
+    assert!(
+        printed.contains("\"sasl.username\" = \"soc-reader\""),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("\"sasl.password\" = \"${env:SOCMETRICS_TEST_PASSWORD}\""),
+        "a reference is shown as written: {printed}"
+    );
+
+    // A misspelt key, a refused value: exit 64, the key named, the value nowhere.
+    for (key, value) in [
+        ("sasl.passwd", "S3cr3t-misspelt"),
+        (
+            "sasl.jaas.config",
+            "org.apache.kafka.common.security.plain.PlainLoginModule required password=\"S3cr3t-jaas\";",
+        ),
+        ("client.dns.lookup", "S3cr3t-enum"),
+    ] {
+        let text = format!(
+            "[kafka]\nbrokers = \"127.0.0.1:1\"\n[kafka.properties]\n{key:?} = {}\n",
+            toml_string(value)
+        );
+        let path = write_config(&text);
+        for command in ["check-config", "run"] {
+            let output = socmetrics()
+                .args([command, "--config"])
+                .arg(&path)
+                .env(
+                    "SOCMETRICS__HTTP__LISTEN",
+                    format!("127.0.0.1:{}", common::free_port()),
+                )
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(output.status.code(), Some(64), "{command} {key}: {all}");
+            assert!(all.contains(&format!("kafka.properties.{key}")), "{all}");
+            assert!(
+                !all.contains("S3cr3t"),
+                "{command} {key} shows the value: {all}"
+            );
+        }
+    }
+
+    // A reference that cannot be resolved names the key and the variable.
+    let path = write_config(
+        "[kafka]\n[kafka.properties]\n\"sasl.password\" = \"${env:SOCMETRICS_TEST_UNSET_VAR}\"\n",
+    );
+    let output = socmetrics()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env_remove("SOCMETRICS_TEST_UNSET_VAR")
+        .output()
+        .unwrap();
+    let errors = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(64), "{errors}");
+    assert!(
+        errors.contains("kafka.properties.sasl.password")
+            && errors.contains("SOCMETRICS_TEST_UNSET_VAR"),
+        "{errors}"
+    );
+}
+
+fn toml_string(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+/// Issue 10, finding 1: with no broker to reach, `run` keeps serving `soc_kafka_up 0` (not
+/// ready), retries, and SIGTERM ends it with 0 well within the drain deadline.
+#[test]
+fn an_unreachable_broker_at_start_keeps_it_serving_and_sigterm_exits_0() {
+    let port = common::free_port();
+    let path = write_config(&format!(
+        "[kafka]\nbrokers = \"127.0.0.1:1\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
+    ));
+    let mut child = socmetrics()
+        .args(["run", "--config"])
+        .arg(&path)
+        .env("RUST_LOG", "socmetrics=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    // Past two failed attempts (5 s each, 1 s and 2 s apart) and the old 30 s exit.
+    let started = std::time::Instant::now();
+    let mut metrics = None;
+    while started.elapsed() < Duration::from_secs(35) {
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "exited while Kafka was down"
+        );
+        if let Ok(response) = client.get(format!("{url}/metrics")).send() {
+            metrics = Some(common::Metrics::parse(&response.text().unwrap()));
+        }
+    }
+    let metrics = metrics.expect("/metrics answered");
+    assert_eq!(metrics.get("soc_kafka_up", &[]), Some(0.0));
+    let ready = client.get(format!("{url}/readyz")).send().unwrap().status();
+    assert_eq!(ready.as_u16(), 503);
+    let healthy = client
+        .get(format!("{url}/healthz"))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(healthy.as_u16(), 200);
+
+    let signalled = std::time::Instant::now();
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "SIGTERM not honoured within the drain deadline"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut errors = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut errors).unwrap();
+    assert!(
+        errors.matches("Kafka is not ready, retrying").count() >= 3,
+        "retries are logged: {errors}"
+    );
+}
