@@ -537,6 +537,53 @@ fn tenants_keep_incidents_apart() {
 }
 
 #[test]
+fn an_occurred_at_at_the_end_of_i64_records_no_duration_and_panics_nowhere() {
+    // Finding 8: `occurred_at: -9223372036854775807` made detected − occurred overflow: a
+    // panic in debug builds, a wrapped negative counted as clock skew in release ones.
+    // Decoding rejects such a time (it is before the epoch); given one directly, the engine
+    // records no duration that would need it, in either build.
+    let mut lc = lifecycle();
+    let text = format!(
+        r#"{{"alert_id":"a1","incident_id":"I1","detected_at":{T0},"source":"edr","severity":"high"}}"#
+    );
+    let mut poison = decode_alert(&text).expect("valid alert");
+    poison.occurred_at = Some(crate::event::EventTime(-9_223_372_036_854_775_807));
+    let key = Lifecycle::alert_key(&poison)
+        .expect("names an incident")
+        .into_owned();
+    let hash = crate::engine::id_hash(&poison.alert_id);
+    let touched = lc.apply_alert(0, &key, &poison, hash, 0, T0 + 2 * HOUR);
+    assert_eq!(touched.skewed, 0);
+    case(
+        &mut lc,
+        &format!(
+            r#"{{"incident_id":"I1","at":{},"status":"contained","disposition":"true_positive"}}"#,
+            T0 + HOUR
+        ),
+        T0 + 2 * HOUR,
+    );
+    assert_eq!(take_skewed(), 0);
+    let incident = only(&lc);
+    assert_eq!(incident.occurred, -9_223_372_036_854_775_807);
+    assert_eq!(incident.duration(Span::Detect), None);
+    assert_eq!(incident.duration(Span::Dwell), None);
+    assert_eq!(incident.duration(Span::Contain), Some(HOUR));
+    let card = lc.card(T0 + 2 * HOUR, &no_sources());
+    let window = &card.per_window[0];
+    assert_eq!(window.spans[Span::Detect.index()][ALL_SLOT].count, 0);
+    assert_eq!(window.spans[Span::Dwell.index()][ALL_SLOT].count, 0);
+    let contain = window.spans[Span::Contain.index()][ALL_SLOT];
+    assert_eq!((contain.count, contain.sum_millis), (1, i128::from(HOUR)));
+    let high = Severity::High.index();
+    assert_eq!(card.counters.durations[Span::Detect.index()][high].count, 0);
+    assert_eq!(card.counters.durations[Span::Dwell.index()][high].count, 0);
+    assert_eq!(
+        card.counters.durations[Span::Contain.index()][high].count,
+        1
+    );
+}
+
+#[test]
 fn closed_incidents_leave_after_retention_and_the_cap_takes_the_oldest_closed_first() {
     let mut lc = lifecycle();
     case(

@@ -368,6 +368,32 @@ mod tests {
     }
 
     #[test]
+    fn times_before_the_epoch_are_bad_values() {
+        // Finding 8's record: an occurred_at no SOC event has, which would overflow a duration.
+        let rejection = decode_alert(
+            r#"{"alert_id":"a","detected_at":1767258000000,"occurred_at":-9223372036854775807,"source":"x","severity":"high","incident_id":"I"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::BadValue);
+        assert!(
+            rejection.detail.contains("before 1970-01-01"),
+            "{rejection}"
+        );
+        assert_eq!(
+            decode_case(r#"{"incident_id":"i","at":"1969-07-20T20:17:00Z","status":"new"}"#)
+                .unwrap_err()
+                .reason,
+            RejectReason::BadValue
+        );
+        assert_eq!(
+            decode_telemetry(r#"{"asset_id":"h1","at":-1}"#)
+                .unwrap_err()
+                .reason,
+            RejectReason::BadValue
+        );
+    }
+
+    #[test]
     fn malformed_json_is_rejected() {
         assert_eq!(reason("not json"), RejectReason::InvalidJson);
         assert_eq!(reason(r#"{"alert_id":"a","#), RejectReason::InvalidJson);
