@@ -479,10 +479,12 @@ fn restore(topic: &str, partitions: usize, properties: &[String]) -> Result<()> 
         let read_partition = at.elapsed();
         read += read_partition;
         let at = Instant::now();
+        let wall = socmetrics::app::clock::wall();
         let (_, errors) = engine.restore(
             partition,
             records.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-            socmetrics::app::clock::wall(),
+            wall,
+            wall.saturating_add_millis(config.limits.max_clock_ahead.millis),
         );
         let applied = at.elapsed();
         apply += applied;

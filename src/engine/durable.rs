@@ -98,12 +98,16 @@ impl Engine {
 
     /// Rebuilds one partition's state from its changelog records, in changelog order; returns
     /// the partition's event clock, if it had one. Records that cannot be read are skipped and
-    /// returned as errors (the rest of the partition is still restored).
+    /// returned as errors (the rest of the partition is still restored). A stored event clock
+    /// later than `not_after` (the wall clock plus `limits.max_clock_ahead`) was moved by a
+    /// record an older version took: it is ignored, and returned as an error, so the
+    /// partition's clock restarts from its next event rather than from the future.
     pub fn restore<'a>(
         &mut self,
         partition: i32,
         records: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
         now: EventTime,
+        not_after: EventTime,
     ) -> (Option<i64>, Vec<state::StateError>) {
         let mut alerts: HashMap<u64, Option<state::RestoredAlert>> = HashMap::new();
         let mut clock = None;
@@ -137,7 +141,16 @@ impl Engine {
                 }
                 Some(StateKey::Clock) => {
                     if let Some(bytes) = value.and_then(|v| <[u8; 8]>::try_from(v).ok()) {
-                        clock = Some(i64::from_be_bytes(bytes));
+                        let at = i64::from_be_bytes(bytes);
+                        // An ignored clock leaves the partition's last clock in bounds, if any.
+                        if at > not_after.millis() {
+                            errors.push(state::StateError::ClockAhead {
+                                at: EventTime(at),
+                                not_after,
+                            });
+                        } else {
+                            clock = Some(at);
+                        }
                     }
                 }
                 None => errors.push(state::StateError::Corrupt {

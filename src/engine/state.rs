@@ -25,6 +25,15 @@ pub const CLOCK_KEY: &str = "c";
 pub enum StateError {
     #[error("changelog record {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The partition's stored event clock is in the future: ignored on restore.
+    #[error(
+        "changelog record \"c\": event clock {at} is later than the wall clock plus \
+         limits.max_clock_ahead ({not_after}); ignored"
+    )]
+    ClockAhead {
+        at: crate::event::EventTime,
+        not_after: crate::event::EventTime,
+    },
 }
 
 /// One record for the changelog: a key of a partition and its new value, or a tombstone.
