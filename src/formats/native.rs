@@ -81,7 +81,8 @@ pub fn decode_alert(text: &str) -> Result<Alert<'_>, Rejection> {
             .ok_or_else(|| Rejection::missing("severity"))?,
         incident_id: wire.incident_id.filter(|id| !id.is_empty()),
         asset: wire.asset,
-        tenant: wire.tenant,
+        // An empty tenant is no tenant, as for case events: both are tenant "".
+        tenant: wire.tenant.filter(|t| !t.is_empty()),
         threat_intel: wire.threat_intel.unwrap_or(false),
     })
 }
@@ -293,6 +294,11 @@ mod tests {
         .unwrap();
         assert_eq!(alert.occurred_at, None);
         assert_eq!(alert.incident_id, None);
+        let with_empty_tenant = decode_alert(
+            r#"{"alert_id":"a","detected_at":0,"source":"edr","severity":"low","tenant":""}"#,
+        )
+        .unwrap();
+        assert_eq!(with_empty_tenant.tenant, None, "as for case events");
         assert!(!alert.threat_intel);
     }
 
