@@ -537,6 +537,28 @@ mod tests {
     }
 
     #[test]
+    fn a_time_before_the_epoch_is_a_bad_value_in_either_clock_mode() {
+        // Finding 8's record, end to end: rejected and counted as bad_value, no panic, and
+        // nothing of it reaches the incidents or the clock.
+        for mode in [ClockMode::Event, ClockMode::Wall] {
+            let mut p = pipeline(mode);
+            let poison = br#"{"alert_id":"a","incident_id":"I","detected_at":1767258000000,"occurred_at":-9223372036854775807,"source":"edr","severity":"high"}"#;
+            let Outcome::Rejected(rejection) = step(&mut p, TopicRole::Alerts, Some(poison), WALL)
+            else {
+                panic!("{mode:?}: a time before the epoch is rejected");
+            };
+            assert_eq!(rejection.reason, RejectReason::BadValue);
+            let snapshot = p.fresh_snapshot(WALL);
+            let health = &snapshot.topics[TopicRole::Alerts.index()];
+            assert_eq!(health.consumed, 1);
+            assert_eq!(health.rejected[RejectReason::BadValue.index()], 1);
+            assert_eq!(health.rejected.iter().sum::<u64>(), 1);
+            assert_eq!(health.last_event, None);
+            assert_eq!(snapshot.scorecard.incidents.in_memory, 0);
+        }
+    }
+
+    #[test]
     fn a_batch_says_what_each_record_came_to_which_offsets_it_covers_and_what_to_make_durable() {
         let mut p = pipeline(ClockMode::Event);
         p.make_durable();
