@@ -55,6 +55,7 @@ use rand::{Rng, SeedableRng};
 use socmetrics::config::{ClockMode, Config};
 use socmetrics::engine::Change;
 use socmetrics::engine::incident::{EventKey, Incident};
+use socmetrics::engine::key::IncidentKey;
 use socmetrics::engine::state::StateRecord;
 use socmetrics::engine::{Engine, id_hash};
 use socmetrics::event::Event;
@@ -287,13 +288,13 @@ fn memory(n: usize, implicit_ids: bool) -> Result<()> {
     );
 
     // Where the bytes go.
-    let entry = std::mem::size_of::<(Box<str>, Incident)>();
+    let entry = std::mem::size_of::<(IncidentKey, Incident)>();
     let table_buckets = buckets(n);
     let table = table_buckets * (entry + 1);
     let previous_table = (table_buckets / 2) * (entry + 1);
     let (mut keys, mut events_heap, mut ids_heap, mut event_capacity) = (0, 0, 0, 0);
-    for (id, incident) in engine.lifecycle().incidents() {
-        keys += malloc_chunk(id.len());
+    for (key, incident) in engine.lifecycle().incidents() {
+        keys += malloc_chunk(key.encoded().len());
         event_capacity += incident.events.capacity();
         events_heap += malloc_chunk(incident.events.capacity() * std::mem::size_of::<EventKey>());
         for key in &incident.events {
@@ -304,7 +305,7 @@ fn memory(n: usize, implicit_ids: bool) -> Result<()> {
     }
     let per = |bytes: usize| bytes as f64 / n as f64;
     println!(
-        "  sizes: Incident {} B, EventKey {} B, map entry (Box<str>, Incident) {} B, \
+        "  sizes: Incident {} B, EventKey {} B, map entry (IncidentKey, Incident) {} B, \
          events capacity {:.1} per incident",
         std::mem::size_of::<Incident>(),
         std::mem::size_of::<EventKey>(),
@@ -327,7 +328,7 @@ fn memory(n: usize, implicit_ids: bool) -> Result<()> {
         per(ids_heap)
     );
     println!(
-        "    map key Box<str>                               {:>7.1}",
+        "    map key IncidentKey (Box<str>)                 {:>7.1}",
         per(keys)
     );
     let steady = table + events_heap + ids_heap + keys;
@@ -479,10 +480,12 @@ fn restore(topic: &str, partitions: usize, properties: &[String]) -> Result<()> 
         let read_partition = at.elapsed();
         read += read_partition;
         let at = Instant::now();
+        let wall = socmetrics::app::clock::wall();
         let (_, errors) = engine.restore(
             partition,
             records.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-            socmetrics::app::clock::wall(),
+            wall,
+            wall.saturating_add_millis(config.limits.max_clock_ahead.millis),
         );
         let applied = at.elapsed();
         apply += applied;

@@ -122,6 +122,7 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
         printed.contains("alerts = [\"5m\", \"1h\", \"24h\"]"),
         "{printed}"
     );
+    assert!(printed.contains("max_clock_ahead = \"1h\""), "{printed}");
 }
 
 #[test]
@@ -130,6 +131,10 @@ fn bad_config_exits_64_naming_the_key() {
         ("[limits]\nmax_record_byte = 10\n", "max_record_byte"),
         ("[windows]\nkpis = [\"1 fortnight\"]\n", "windows.kpis"),
         ("[http]\nlisten = \"everywhere\"\n", "http.listen"),
+        (
+            "[limits]\nmax_clock_ahead = \"0s\"\n",
+            "key `limits.max_clock_ahead`",
+        ),
     ] {
         let path = write_config(text);
         let output = socmetrics()

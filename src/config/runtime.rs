@@ -159,6 +159,10 @@ pub struct LimitsConfig {
     pub max_label_length: usize,
     /// Incidents kept in memory at most; past it the oldest closed ones are let go first.
     pub max_incidents: usize,
+    /// A record with any event time later than the wall clock plus this is rejected
+    /// (`clock_ahead`), in either clock mode, so no record moves the event clock (or an
+    /// incident, or a heartbeat) into the future.
+    pub max_clock_ahead: Span,
 }
 
 impl Default for LimitsConfig {
@@ -169,6 +173,7 @@ impl Default for LimitsConfig {
             max_label_values: 1000,
             max_label_length: 128,
             max_incidents: 2_000_000,
+            max_clock_ahead: Span::must("1h"),
         }
     }
 }

@@ -55,6 +55,29 @@ fn every_value_problem_is_reported_at_once() {
 }
 
 #[test]
+fn max_clock_ahead_is_a_duration_longer_than_zero() {
+    assert_eq!(
+        Config::default().limits.max_clock_ahead,
+        Span {
+            text: "1h".into(),
+            millis: 3_600_000
+        }
+    );
+    let config = Config::from_toml("[limits]\nmax_clock_ahead = \"90s\"\n").unwrap();
+    assert_eq!(config.limits.max_clock_ahead.millis, 90_000);
+    for bad in ["0s", "soon", "-5m"] {
+        let error = Config::from_toml(&format!("[limits]\nmax_clock_ahead = \"{bad}\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("key `limits.max_clock_ahead`"), "{error}");
+    }
+    let error = Config::from_toml("[limits]\nmax_clock_ahead = \"0s\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("must be longer than zero"), "{error}");
+}
+
+#[test]
 fn kafka_properties_keep_dotted_keys() {
     let config = Config::from_toml(
         "[kafka.properties]\n\"security.protocol\" = \"SSL\"\n\"fetch.min.bytes\" = 1\n",
@@ -146,6 +169,10 @@ fn every_value_check_keeps_its_message() {
         max_label_values: 0,
         max_label_length: 0,
         max_incidents: 0,
+        max_clock_ahead: Span {
+            text: "0s".into(),
+            millis: 0,
+        },
     };
     config.cost.base.low = -1.0;
     config.posture.coverage = f64::NAN;
@@ -181,6 +208,7 @@ fn every_value_check_keeps_its_message() {
         "key `limits.max_label_values`: must be greater than 0".to_owned(),
         "key `limits.max_label_length`: must be greater than 0".to_owned(),
         "key `limits.max_incidents`: must be greater than 0".to_owned(),
+        "key `limits.max_clock_ahead`: must be longer than zero".to_owned(),
         "key `cost`: amounts must be non-negative numbers".to_owned(),
         "key `posture`: weights must be non-negative numbers".to_owned(),
         "key `compliance.objectives[0].kpi`: `nope` is not a gauge of PRODUCT.md §4 (without soc_)".to_owned(),

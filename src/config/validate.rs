@@ -117,7 +117,8 @@ fn windows(windows: &WindowsConfig, problems: &mut Problems) {
     }
 }
 
-/// Every limit: 0 would reject or drop everything.
+/// Every limit: 0 would reject or drop everything. A `Span` read from text is never 0 (its
+/// parser says so, naming the key); one built in code is checked here.
 fn limits(limits: &LimitsConfig, problems: &mut Problems) {
     for (key, limit) in [
         ("limits.max_record_bytes", limits.max_record_bytes),
@@ -128,6 +129,11 @@ fn limits(limits: &LimitsConfig, problems: &mut Problems) {
     ] {
         problems.require(limit > 0, key, "must be greater than 0");
     }
+    problems.require(
+        limits.max_clock_ahead.millis > 0,
+        "limits.max_clock_ahead",
+        "must be longer than zero",
+    );
 }
 
 fn cost(cost: &CostConfig, problems: &mut Problems) {

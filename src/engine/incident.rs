@@ -345,10 +345,15 @@ impl Incident {
         }
     }
 
-    /// The duration in milliseconds when both ends are known, unclamped.
+    /// The duration in milliseconds when both ends are known, unclamped. A difference that
+    /// does not fit an `i64` is not a duration either: decoded times cannot make one (they
+    /// are not before the epoch), but the engine is total whatever times it is given.
     pub fn duration(&self, span: Span) -> Option<i64> {
         let (start, end) = self.ends(span);
-        (start != NEVER && end != NEVER).then(|| end - start)
+        if start == NEVER || end == NEVER {
+            return None;
+        }
+        end.checked_sub(start)
     }
 
     /// When the stage was reached, if it was.

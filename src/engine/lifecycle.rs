@@ -13,6 +13,7 @@ use super::card::{Counters, IncidentCard, disposition_slot, severity_slot};
 use super::durable::Change;
 pub use super::incident::Incident;
 use super::incident::{NEVER, Span, Stage, flag};
+use super::key::{IncidentKey, KeyBuf, KeyRef};
 use super::labels::LabelValues;
 use super::sla::SlaPolicy;
 use super::state::{self, StateError, StateRecord};
@@ -43,7 +44,10 @@ pub struct LifecycleSettings {
 #[derive(Debug)]
 pub struct Lifecycle {
     settings: LifecycleSettings,
-    incidents: HashMap<Box<str>, Incident>,
+    /// By (tenant, incident id): a pair no value of either can forge ([`IncidentKey`]).
+    incidents: HashMap<IncidentKey, Incident>,
+    /// Where the key of each event's incident is built for the lookup.
+    keys: KeyBuf,
     analysts: LabelValues,
     /// Not capped: a capped root cause would make unrelated incidents repeats of each other.
     root_causes: LabelValues,
@@ -65,24 +69,12 @@ impl Lifecycle {
             ),
             root_causes: LabelValues::new("root_cause", usize::MAX, settings.max_label_length),
             incidents: HashMap::new(),
+            keys: KeyBuf::default(),
             counters: Counters::default(),
             scratch,
             watermarks: std::collections::BTreeMap::new(),
             settings,
         }
-    }
-
-    /// The map key of an incident: its id, per tenant.
-    pub fn key<'a>(tenant: Option<&str>, incident_id: &'a str) -> std::borrow::Cow<'a, str> {
-        match tenant {
-            Some(tenant) => std::borrow::Cow::Owned(format!("{tenant}\u{1f}{incident_id}")),
-            None => std::borrow::Cow::Borrowed(incident_id),
-        }
-    }
-
-    /// The id part of a map key.
-    fn incident_id(key: &str) -> &str {
-        key.rsplit_once('\u{1f}').map_or(key, |(_, id)| id)
     }
 
     /// The stream of `partition` has been read up to event time `at`.
@@ -99,7 +91,7 @@ impl Lifecycle {
     /// each as it is now, or a tombstone when it left memory or moved partition.
     pub fn state_records(
         &self,
-        changed: &[(i32, &str)],
+        changed: &[(i32, &IncidentKey)],
         sources: &LabelValues,
     ) -> Vec<StateRecord> {
         let names = state::Names {
@@ -128,12 +120,12 @@ impl Lifecycle {
     pub fn restore(
         &mut self,
         partition: i32,
-        key: &str,
+        key: KeyRef<'_>,
         value: Option<&[u8]>,
         sources: &mut LabelValues,
     ) -> Result<(), StateError> {
         let Some(bytes) = value else {
-            self.incidents.remove(key);
+            self.incidents.remove(key.encoded());
             return Ok(());
         };
         let (analysts, root_causes) = (&mut self.analysts, &mut self.root_causes);
@@ -142,9 +134,9 @@ impl Lifecycle {
             root_cause: |name: &str| root_causes.intern(name),
             source: |name: &str| sources.intern(name),
         };
-        let mut incident = state::decode_incident(key, bytes, &mut names)?;
+        let mut incident = state::decode_incident(key.encoded(), bytes, &mut names)?;
         incident.partition = partition;
-        self.incidents.insert(Box::from(key), incident);
+        self.incidents.insert(key.to_key(), incident);
         Ok(())
     }
 
@@ -165,34 +157,45 @@ impl Lifecycle {
         self.analysts.value(id)
     }
 
-    /// Whether the alert was already applied to its incident (the incident-life dedupe).
-    pub fn has_alert(&self, key: &str, alert_hash: u64) -> bool {
+    /// Whether the alert was already applied to the incident it names (the incident-life
+    /// dedupe); false for an alert naming none.
+    pub fn has_alert(&mut self, alert: &Alert<'_>, alert_hash: u64) -> bool {
+        let Some(incident_id) = alert.incident_id.as_deref() else {
+            return false;
+        };
+        let key = self.keys.key(alert.tenant.as_deref(), incident_id);
         self.incidents
-            .get(key)
+            .get(key.encoded())
             .is_some_and(|incident| incident.has_alert(alert_hash))
     }
 
     /// The key of the incident a case event belongs to.
-    pub fn case_key<'a>(case: &'a CaseEvent<'_>) -> std::borrow::Cow<'a, str> {
-        Self::key(case.tenant.as_deref(), &case.incident_id)
+    pub fn case_key(case: &CaseEvent<'_>) -> IncidentKey {
+        IncidentKey::new(case.tenant.as_deref().unwrap_or(""), &case.incident_id)
     }
 
     /// The key of the incident an alert names, if it names one.
-    pub fn alert_key<'a>(alert: &'a Alert<'_>) -> Option<std::borrow::Cow<'a, str>> {
+    pub fn alert_key(alert: &Alert<'_>) -> Option<IncidentKey> {
         let incident_id = alert.incident_id.as_deref()?;
-        Some(Self::key(alert.tenant.as_deref(), incident_id))
+        Some(IncidentKey::new(
+            alert.tenant.as_deref().unwrap_or(""),
+            incident_id,
+        ))
     }
 
-    /// Joins an alert naming an incident to it.
+    /// Joins an alert to the incident it names (one naming none changes nothing).
     pub fn apply_alert(
         &mut self,
         partition: i32,
-        key: &str,
         alert: &Alert<'_>,
         alert_hash: u64,
         source: u32,
         now: i64,
     ) -> Touched {
+        let Some(incident_id) = alert.incident_id.as_deref() else {
+            return Touched::default();
+        };
+        let key = self.keys.key(alert.tenant.as_deref(), incident_id);
         let (incident, created) = upsert(&mut self.incidents, key);
         incident.partition = partition;
         if !incident.apply_alert(alert, alert_hash, source) {
@@ -209,12 +212,11 @@ impl Lifecycle {
         }
     }
 
-    /// Applies a case event to the incident under `key` ([`Lifecycle::case_key`]); `None`
-    /// for a duplicate.
+    /// Applies a case event to its incident ([`Lifecycle::case_key`]); `None` for a
+    /// duplicate.
     pub fn apply_case(
         &mut self,
         partition: i32,
-        key: &str,
         case: &CaseEvent<'_>,
         now: i64,
     ) -> Option<Touched> {
@@ -223,6 +225,7 @@ impl Lifecycle {
             .root_cause
             .as_deref()
             .map(|r| self.root_causes.intern(r));
+        let key = self.keys.key(case.tenant.as_deref(), &case.incident_id);
         let (incident, created) = upsert(&mut self.incidents, key);
         incident.partition = partition;
         if !incident.apply_case(case, &case.incident_id, assignee, root_cause) {
@@ -290,7 +293,7 @@ impl Lifecycle {
         if excess == 0 {
             return;
         }
-        let mut candidates: Vec<(bool, i64, Box<str>)> = self
+        let mut candidates: Vec<(bool, i64, IncidentKey)> = self
             .incidents
             .iter()
             .map(|(key, incident)| (incident.is_open(), incident.last_change(), key.clone()))
@@ -318,10 +321,9 @@ impl Lifecycle {
         self.incidents.is_empty()
     }
 
-    pub fn incidents(&self) -> impl Iterator<Item = (&str, &Incident)> {
-        self.incidents
-            .iter()
-            .map(|(key, incident)| (Self::incident_id(key), incident))
+    /// Every incident in memory with its (tenant, id).
+    pub fn incidents(&self) -> impl Iterator<Item = (&IncidentKey, &Incident)> {
+        self.incidents.iter()
     }
 
     /// Recomputes every incident KPI at `now` from the incidents in memory.
@@ -329,12 +331,7 @@ impl Lifecycle {
         let with_tenants: Vec<(&str, &Incident)> = self
             .incidents
             .iter()
-            .map(|(key, incident)| {
-                (
-                    key.rsplit_once('\u{1f}').map_or("", |(tenant, _)| tenant),
-                    incident,
-                )
-            })
+            .map(|(key, incident)| (key.tenant(), incident))
             .collect();
         let quality = super::quality::compute(
             &with_tenants,
@@ -362,14 +359,14 @@ impl Lifecycle {
 /// The incident under `key`, created when missing (the key is allocated only then); true
 /// when it was created.
 fn upsert<'m>(
-    incidents: &'m mut HashMap<Box<str>, Incident>,
-    key: &str,
+    incidents: &'m mut HashMap<IncidentKey, Incident>,
+    key: KeyRef<'_>,
 ) -> (&'m mut Incident, bool) {
-    let created = !incidents.contains_key(key);
+    let created = !incidents.contains_key(key.encoded());
     if created {
-        incidents.insert(Box::from(key), Incident::default());
+        incidents.insert(key.to_key(), Incident::default());
     }
-    match incidents.get_mut(key) {
+    match incidents.get_mut(key.encoded()) {
         Some(incident) => (incident, created),
         None => unreachable!("the incident was inserted above"),
     }

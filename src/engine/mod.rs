@@ -8,7 +8,7 @@
 //!                  coverage (assets) ───────────────┘
 //! ```
 //!
-//! Dependencies inside point one way: `incident` ← `lifecycle` ← `Engine`; `card` and
+//! Dependencies inside point one way: `incident`, `key` ← `lifecycle` ← `Engine`; `card` and
 //! `quality` compute from incidents; `scorecard` describes their values; `durable` turns
 //! [`Change`]s into changelog records and back.
 
@@ -18,6 +18,7 @@ pub mod coverage;
 pub mod dedupe;
 mod durable;
 pub mod incident;
+pub mod key;
 pub mod labels;
 pub mod lifecycle;
 pub mod quality;
@@ -141,6 +142,9 @@ pub struct Engine {
     coverage: coverage::Coverage,
     /// Whether changes are reported for the changelog (off for the demo and replays).
     durable: bool,
+    /// What restores found to rewrite (incidents stored under the key format before
+    /// [`key::IncidentKey`]), written with the next [`Engine::expire`].
+    migrations: Vec<Change>,
 }
 
 impl Engine {
@@ -172,6 +176,7 @@ impl Engine {
             }),
             coverage: coverage::Coverage::new(settings.max_silence_millis),
             durable: false,
+            migrations: Vec::new(),
             settings,
         }
     }
@@ -239,10 +244,7 @@ impl Engine {
         let detected_at = alert.detected_at.millis();
         // A repeat is a duplicate within the longest alert window or the life of its incident.
         let alert_hash = id_hash(&alert.alert_id);
-        let incident = Lifecycle::alert_key(alert);
-        if incident
-            .as_deref()
-            .is_some_and(|key| self.lifecycle.has_alert(key, alert_hash))
+        if self.lifecycle.has_alert(alert, alert_hash)
             || !self
                 .alert_partition(partition)
                 .seen
@@ -282,22 +284,15 @@ impl Engine {
                 });
             }
         }
-        if let Some(key) = incident {
-            let touched = self.lifecycle.apply_alert(
-                partition,
-                &key,
-                alert,
-                alert_hash,
-                source,
-                now.millis(),
-            );
-            applied.skewed = touched.skewed;
-            if touched.changed && self.durable {
-                applied.changes.push(Change::Incident {
-                    partition,
-                    key: Box::from(key.as_ref()),
-                });
-            }
+        let touched =
+            self.lifecycle
+                .apply_alert(partition, alert, alert_hash, source, now.millis());
+        applied.skewed = touched.skewed;
+        if touched.changed
+            && self.durable
+            && let Some(key) = Lifecycle::alert_key(alert)
+        {
+            applied.changes.push(Change::Incident { partition, key });
         }
         applied
     }
@@ -308,13 +303,7 @@ impl Engine {
         }
         let mut applied = Applied::only(Effect::Counted);
         self.observe(partition, case.at.millis(), &mut applied);
-        // The key is built once (a tenant's key is an allocation), for the incident and the
-        // changelog alike.
-        let key = Lifecycle::case_key(case);
-        let Some(touched) = self
-            .lifecycle
-            .apply_case(partition, &key, case, now.millis())
-        else {
+        let Some(touched) = self.lifecycle.apply_case(partition, case, now.millis()) else {
             applied.effect = Effect::Duplicate;
             return applied;
         };
@@ -322,7 +311,7 @@ impl Engine {
         if self.durable {
             applied.changes.push(Change::Incident {
                 partition,
-                key: Box::from(key.as_ref()),
+                key: Lifecycle::case_key(case),
             });
         }
         applied
@@ -345,7 +334,10 @@ impl Engine {
     /// window can need any more. One pass over the incidents; call it every tick.
     pub fn expire(&mut self, now: EventTime) -> Expired {
         let oldest_kept = now.millis().saturating_sub(self.longest_alert_window);
-        let mut expired = Expired::default();
+        let mut expired = Expired {
+            changes: std::mem::take(&mut self.migrations),
+            ..Expired::default()
+        };
         let (durable, changes) = (self.durable, &mut expired.changes);
         for (partition, alerts) in &mut self.alerts {
             alerts.book.expire(oldest_kept, &mut |hash| {
@@ -369,6 +361,9 @@ impl Engine {
 
     /// Forgets everything of a partition no longer assigned to this instance.
     pub fn drop_partition(&mut self, partition: i32) {
+        // Its new owner migrates what it restores itself.
+        self.migrations
+            .retain(|change| change.partition() != partition);
         self.alerts.remove(&partition);
         self.clocks.remove(&partition);
         self.lifecycle.drop_partition(partition);

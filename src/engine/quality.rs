@@ -92,7 +92,7 @@ pub fn cost(incident: &Incident, settings: &ScorecardSettings) -> f64 {
         incident.detected
     };
     let hours = if incident.resolved != NEVER && start != NEVER {
-        (incident.resolved - start).max(0) as f64 / 3_600_000.0
+        incident.resolved.saturating_sub(start).max(0) as f64 / 3_600_000.0
     } else {
         0.0
     };
@@ -121,7 +121,7 @@ fn repeats(incidents: &[(&str, &Incident)], lookback: i64) -> Vec<bool> {
             // The latest strictly earlier detection of the group.
             earlier = Some(keyed[n - 1].2);
         }
-        repeat[*i] = earlier.is_some_and(|at| at >= detected - lookback);
+        repeat[*i] = earlier.is_some_and(|at| at >= detected.saturating_sub(lookback));
     }
     repeat
 }

@@ -3,16 +3,19 @@
 //!
 //! | key | value | tombstoned when |
 //! |---|---|---|
-//! | `i` 0x1f incident key | the incident ([`StoredIncident`], postcard) | it leaves memory |
+//! | `i2` 0x1f incident key ([`IncidentKey`]: tenant length `:` tenant id) | the incident ([`StoredIncident`], postcard) | it leaves memory |
 //! | `a` 0x1f alert id hash (hex) | source, severity, detected_at of an alert in the volume windows | it leaves the longest alert window |
 //! | `s` 0x1f severity 0x1f source | (empty) an alert series exists, so it is exported at 0 | never |
 //! | `c` | the partition's largest event time (the event clock) | never |
 //!
 //! Names (analysts, root causes, sources) are stored as text: interned ids are per process.
+//! Legacy incident keys (`i` 0x1f tenant 0x1f id, or `i` 0x1f id; ambiguous when either part
+//! holds 0x1f) are still read, with the rule that wrote them, and migrated (`durable.rs`).
 
 use serde::{Deserialize, Serialize};
 
 use super::incident::{EventKey, Incident, Latest};
+use super::key::{IncidentKey, KeyRef};
 use crate::event::{Detection, Disposition, Severity, Status};
 
 /// Separates a record kind from its key.
@@ -25,6 +28,15 @@ pub const CLOCK_KEY: &str = "c";
 pub enum StateError {
     #[error("changelog record {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The partition's stored event clock is in the future: ignored on restore.
+    #[error(
+        "changelog record \"c\": event clock {at} is later than the wall clock plus \
+         limits.max_clock_ahead ({not_after}); ignored"
+    )]
+    ClockAhead {
+        at: crate::event::EventTime,
+        not_after: crate::event::EventTime,
+    },
 }
 
 /// One record for the changelog: a key of a partition and its new value, or a tombstone.
@@ -302,8 +314,20 @@ pub fn decode_alert(key: &str, bytes: &[u8]) -> Result<RestoredAlert, StateError
     })
 }
 
-pub fn incident_key(incident_key: &str) -> String {
-    format!("i{SEPARATOR}{incident_key}")
+pub fn incident_key(incident: &IncidentKey) -> String {
+    format!("i2{SEPARATOR}{}", incident.encoded())
+}
+
+/// The changelog key of an incident under the legacy format (`legacy`: what followed `i`
+/// 0x1f), to tombstone it.
+pub fn legacy_incident_key(legacy: &str) -> String {
+    format!("i{SEPARATOR}{legacy}")
+}
+
+/// (tenant, id) of a legacy incident key, by the rule of the versions that wrote it: the
+/// tenant is what precedes the last 0x1f, none (`""`) without one.
+pub fn legacy_pair(legacy: &str) -> (&str, &str) {
+    legacy.rsplit_once(SEPARATOR).unwrap_or(("", legacy))
 }
 
 pub fn alert_key(hash: u64) -> String {
@@ -317,7 +341,9 @@ pub fn series_key(severity: Severity, source: &str) -> String {
 /// What a changelog key names.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StateKey<'a> {
-    Incident(&'a str),
+    Incident(KeyRef<'a>),
+    /// An incident under the legacy key format: the text after `i` 0x1f.
+    LegacyIncident(&'a str),
     Alert(u64),
     Series(Severity, &'a str),
     Clock,
@@ -329,7 +355,8 @@ pub fn parse_key(key: &str) -> Option<StateKey<'_>> {
     }
     let (kind, rest) = key.split_once(SEPARATOR)?;
     match kind {
-        "i" => Some(StateKey::Incident(rest)),
+        "i2" => KeyRef::parse(rest).map(StateKey::Incident),
+        "i" => Some(StateKey::LegacyIncident(rest)),
         "a" => u64::from_str_radix(rest, 16).ok().map(StateKey::Alert),
         "s" => {
             let (severity, source) = rest.split_once(SEPARATOR)?;
@@ -381,10 +408,20 @@ mod tests {
 
     #[test]
     fn keys_name_what_they_hold() {
+        let acme = IncidentKey::new("acme", "INC-1");
+        assert_eq!(incident_key(&acme), "i2\u{1f}4:acmeINC-1");
         assert_eq!(
-            parse_key(&incident_key("acme\u{1f}INC-1")),
-            Some(StateKey::Incident("acme\u{1f}INC-1"))
+            parse_key(&incident_key(&acme)),
+            Some(StateKey::Incident(acme.as_key()))
         );
+        assert_eq!(parse_key("i2\u{1f}INC-1"), None, "not an encoded pair");
+        assert_eq!(
+            parse_key("i\u{1f}acme\u{1f}INC-1"),
+            Some(StateKey::LegacyIncident("acme\u{1f}INC-1"))
+        );
+        assert_eq!(legacy_pair("acme\u{1f}INC-1"), ("acme", "INC-1"));
+        assert_eq!(legacy_pair("INC-1"), ("", "INC-1"));
+        assert_eq!(legacy_incident_key("INC-1"), "i\u{1f}INC-1");
         assert_eq!(parse_key(&alert_key(0xabc)), Some(StateKey::Alert(0xabc)));
         assert_eq!(parse_key("c"), Some(StateKey::Clock));
         assert_eq!(

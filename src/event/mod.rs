@@ -39,4 +39,22 @@ impl Event<'_> {
             Event::Inventory(_) | Event::AssetRemoved(_) => None,
         }
     }
+
+    /// Every event time the event carries, by field name: what can move a clock or be stored
+    /// (the bound of `limits.max_clock_ahead` applies to each).
+    pub fn times(&self) -> impl Iterator<Item = (&'static str, EventTime)> {
+        let [first, second] = match self {
+            Event::Alert(alert) => [
+                Some(("detected_at", alert.detected_at)),
+                alert.occurred_at.map(|t| ("occurred_at", t)),
+            ],
+            Event::Case(case) => [
+                Some(("at", case.at)),
+                case.occurred_at.map(|t| ("occurred_at", t)),
+            ],
+            Event::Telemetry(beat) => [Some(("at", beat.at)), None],
+            Event::Inventory(_) | Event::AssetRemoved(_) => [None, None],
+        };
+        first.into_iter().chain(second)
+    }
 }

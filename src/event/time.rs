@@ -1,5 +1,8 @@
 //! Event timestamps: RFC 3339 strings with any offset, or integer epoch milliseconds.
 //! Stored as UTC epoch milliseconds, the resolution every duration in the product uses.
+//! Invariant of a decoded time: it is not before the Unix epoch (no SOC event is), so the
+//! difference of two decoded times always fits an `i64`; the upper bound (the wall clock plus
+//! `limits.max_clock_ahead`) moves, and is checked after decoding (`formats::decode`).
 
 use std::fmt;
 
@@ -29,6 +32,21 @@ impl EventTime {
     pub fn saturating_sub_millis(self, millis: i64) -> Self {
         Self(self.0.saturating_sub(millis))
     }
+
+    pub fn saturating_add_millis(self, millis: i64) -> Self {
+        Self(self.0.saturating_add(millis))
+    }
+
+    /// A decoded time: epoch milliseconds, not before the epoch.
+    fn decoded<E: de::Error>(millis: i64) -> Result<Self, E> {
+        if millis < 0 {
+            return Err(E::custom(format_args!(
+                "timestamp {} is before 1970-01-01T00:00:00Z (the Unix epoch)",
+                Self(millis)
+            )));
+        }
+        Ok(Self(millis))
+    }
 }
 
 impl fmt::Display for EventTime {
@@ -41,7 +59,7 @@ impl fmt::Display for EventTime {
 }
 
 /// Accepts a JSON string (RFC 3339) or an integer (epoch milliseconds); anything else,
-/// including fractional numbers, is a bad value.
+/// including fractional numbers and times before the Unix epoch, is a bad value.
 impl<'de> Deserialize<'de> for EventTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct TimeVisitor;
@@ -54,7 +72,7 @@ impl<'de> Deserialize<'de> for EventTime {
             }
 
             fn visit_i64<E: de::Error>(self, millis: i64) -> Result<EventTime, E> {
-                Ok(EventTime(millis))
+                EventTime::decoded(millis)
             }
 
             fn visit_u64<E: de::Error>(self, millis: u64) -> Result<EventTime, E> {
@@ -66,6 +84,7 @@ impl<'de> Deserialize<'de> for EventTime {
             fn visit_str<E: de::Error>(self, text: &str) -> Result<EventTime, E> {
                 EventTime::parse_rfc3339(text)
                     .ok_or_else(|| E::custom(format_args!("`{text}` is not an RFC 3339 timestamp")))
+                    .and_then(|time| EventTime::decoded(time.0))
             }
         }
 
@@ -94,6 +113,23 @@ mod tests {
         assert!(serde_json::from_str::<EventTime>("1767261600000.5").is_err());
         assert!(serde_json::from_str::<EventTime>("\"yesterday\"").is_err());
         assert!(serde_json::from_str::<EventTime>("true").is_err());
+    }
+
+    #[test]
+    fn times_before_the_epoch_are_rejected_and_the_epoch_itself_is_not() {
+        let error = serde_json::from_str::<EventTime>("-9223372036854775807").unwrap_err();
+        assert!(error.to_string().contains("before 1970-01-01"), "{error}");
+        assert!(serde_json::from_str::<EventTime>("-1").is_err());
+        assert!(serde_json::from_str::<EventTime>("\"1969-12-31T23:59:59.999Z\"").is_err());
+        assert!(serde_json::from_str::<EventTime>("\"0001-01-01T00:00:00Z\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<EventTime>("0").unwrap(),
+            EventTime(0)
+        );
+        assert_eq!(
+            serde_json::from_str::<EventTime>("\"1970-01-01T01:00:00+01:00\"").unwrap(),
+            EventTime(0)
+        );
     }
 
     #[test]

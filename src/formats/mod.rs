@@ -1,8 +1,9 @@
 //! Records → events. Every record first passes the [`guard`] (size, UTF-8, depth), then the
-//! decoder of its input's [`Format`], one file per format behind the one `match` of [`decode`].
-//! A decoder makes zero or more native events of a record, of any kinds. A record that cannot
-//! become events is a [`Rejection`] value, never an error that stops anything: the pipeline
-//! counts it, logs it and dead-letters it.
+//! decoder of its input's [`Format`], one file per format behind the one `match` of [`decode`],
+//! then the clock bound: no event time later than the wall clock plus
+//! `limits.max_clock_ahead`, whatever the format. A decoder makes zero or more native events of
+//! a record, of any kinds. A record that cannot become events is a [`Rejection`] value, never
+//! an error that stops anything: the pipeline counts it, logs it and dead-letters it.
 
 pub mod guard;
 pub mod native;
@@ -11,7 +12,7 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
-use crate::event::Event;
+use crate::event::{Event, EventTime};
 use crate::source::Record;
 
 /// The events of one record: one inline (the common case, no allocation), more on the heap.
@@ -25,15 +26,36 @@ pub enum Format {
     Native,
 }
 
-/// Decodes one record of `format`: its events, or why it has none.
+/// Decodes one record of `format`: its events, or why it has none. `not_after` is the latest
+/// event time accepted: the wall clock plus `limits.max_clock_ahead`.
 pub fn decode<'a>(
     format: Format,
     record: &Record<'a>,
     limits: guard::Limits,
+    not_after: EventTime,
 ) -> Result<Events<'a>, Rejection> {
-    match format {
-        Format::Native => native::decode(record, limits),
+    let events = match format {
+        Format::Native => native::decode(record, limits)?,
+    };
+    within_clock(&events, not_after)?;
+    Ok(events)
+}
+
+/// Rejects a record any of whose event times is later than `not_after`: one such time would
+/// move the event clock (or an incident, or a heartbeat) into the future for good.
+fn within_clock(events: &[Event<'_>], not_after: EventTime) -> Result<(), Rejection> {
+    for event in events {
+        if let Some((field, at)) = event.times().find(|(_, at)| *at > not_after) {
+            return Err(Rejection::new(
+                RejectReason::ClockAhead,
+                format!(
+                    "`{field}` {at} is later than the wall clock plus limits.max_clock_ahead \
+                     ({not_after})"
+                ),
+            ));
+        }
     }
+    Ok(())
 }
 
 /// Why a record was rejected: the `reason` label of `soc_events_rejected_total` and the
@@ -54,10 +76,12 @@ pub enum RejectReason {
     BadValue,
     /// A duration came out negative (its ends disagree): clamped to 0 and counted.
     ClockSkew,
+    /// An event time is later than the wall clock plus `limits.max_clock_ahead`.
+    ClockAhead,
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 8] = [
         RejectReason::TooLarge,
         RejectReason::InvalidUtf8,
         RejectReason::TooDeep,
@@ -65,6 +89,7 @@ impl RejectReason {
         RejectReason::MissingField,
         RejectReason::BadValue,
         RejectReason::ClockSkew,
+        RejectReason::ClockAhead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +101,7 @@ impl RejectReason {
             RejectReason::MissingField => "missing_field",
             RejectReason::BadValue => "bad_value",
             RejectReason::ClockSkew => "clock_skew",
+            RejectReason::ClockAhead => "clock_ahead",
         }
     }
 
@@ -131,5 +157,119 @@ impl Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.reason, self.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::TopicRole;
+
+    /// 2026-12-01T20:34:12.561Z: the moment finding 2's record meant, in milliseconds.
+    const WALL: i64 = 1_796_157_252_561;
+    const HOUR: i64 = 3_600_000;
+
+    fn outcome(role: TopicRole, text: &str) -> Result<usize, (RejectReason, String)> {
+        let limits = guard::Limits {
+            max_record_bytes: 4096,
+            max_depth: 8,
+        };
+        let record = Record::new("topic", role, 0, Some(text.as_bytes()));
+        decode(Format::Native, &record, limits, EventTime(WALL + HOUR))
+            .map(|events| events.len())
+            .map_err(|rejection| (rejection.reason, rejection.detail))
+    }
+
+    fn reason(role: TopicRole, text: &str) -> Option<RejectReason> {
+        outcome(role, text).err().map(|(reason, _)| reason)
+    }
+
+    #[test]
+    fn an_epoch_in_microseconds_is_rejected_as_clock_ahead() {
+        let (reason, detail) = outcome(
+            TopicRole::Alerts,
+            r#"{"alert_id":"poison","detected_at":1796157252561000,"source":"x","severity":"high"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(reason, RejectReason::ClockAhead);
+        assert_eq!(
+            detail,
+            "`detected_at` +58887-12-16T02:09:21.000Z is later than the wall clock plus \
+             limits.max_clock_ahead (2026-12-01T21:34:12.561Z)"
+        );
+    }
+
+    #[test]
+    fn the_bound_is_the_wall_clock_plus_max_clock_ahead_exactly() {
+        let alert = |at: i64| {
+            format!(r#"{{"alert_id":"a","detected_at":{at},"source":"x","severity":"high"}}"#)
+        };
+        assert_eq!(outcome(TopicRole::Alerts, &alert(WALL + HOUR)), Ok(1));
+        assert_eq!(
+            reason(TopicRole::Alerts, &alert(WALL + HOUR + 1)),
+            Some(RejectReason::ClockAhead)
+        );
+        for far in [r#""9999-12-31T23:59:59Z""#, "9223372036854775807"] {
+            let text =
+                format!(r#"{{"alert_id":"a","detected_at":{far},"source":"x","severity":"high"}}"#);
+            assert_eq!(
+                reason(TopicRole::Alerts, &text),
+                Some(RejectReason::ClockAhead),
+                "{far}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_event_time_of_every_kind_is_bounded() {
+        let (ahead, fine) = (WALL + 2 * HOUR, WALL - HOUR);
+        for (role, text, field) in [
+            (
+                TopicRole::Alerts,
+                format!(
+                    r#"{{"alert_id":"a","detected_at":{fine},"occurred_at":{ahead},"source":"x","severity":"high"}}"#
+                ),
+                "`occurred_at`",
+            ),
+            (
+                TopicRole::Cases,
+                format!(r#"{{"incident_id":"I","at":{ahead},"status":"new"}}"#),
+                "`at`",
+            ),
+            (
+                TopicRole::Cases,
+                format!(
+                    r#"{{"incident_id":"I","at":{fine},"occurred_at":{ahead},"status":"new"}}"#
+                ),
+                "`occurred_at`",
+            ),
+            (
+                TopicRole::Telemetry,
+                format!(r#"{{"asset_id":"h1","at":{ahead}}}"#),
+                "`at`",
+            ),
+        ] {
+            let (reason, detail) = outcome(role, &text).unwrap_err();
+            assert_eq!(reason, RejectReason::ClockAhead, "{text}");
+            assert!(detail.starts_with(field), "{detail}");
+        }
+        // The same records with every time in bounds, and an inventory record (no time).
+        assert_eq!(
+            outcome(
+                TopicRole::Cases,
+                &format!(
+                    r#"{{"incident_id":"I","at":{fine},"occurred_at":{fine},"status":"new"}}"#
+                )
+            ),
+            Ok(1)
+        );
+        assert_eq!(
+            outcome(
+                TopicRole::Telemetry,
+                &format!(r#"{{"asset_id":"h1","at":{fine}}}"#)
+            ),
+            Ok(1)
+        );
+        assert_eq!(outcome(TopicRole::Inventory, r#"{"asset_id":"h1"}"#), Ok(1));
     }
 }

@@ -81,7 +81,8 @@ pub fn decode_alert(text: &str) -> Result<Alert<'_>, Rejection> {
             .ok_or_else(|| Rejection::missing("severity"))?,
         incident_id: wire.incident_id.filter(|id| !id.is_empty()),
         asset: wire.asset,
-        tenant: wire.tenant,
+        // An empty tenant is no tenant, as for case events: both are tenant "".
+        tenant: wire.tenant.filter(|t| !t.is_empty()),
         threat_intel: wire.threat_intel.unwrap_or(false),
     })
 }
@@ -293,6 +294,11 @@ mod tests {
         .unwrap();
         assert_eq!(alert.occurred_at, None);
         assert_eq!(alert.incident_id, None);
+        let with_empty_tenant = decode_alert(
+            r#"{"alert_id":"a","detected_at":0,"source":"edr","severity":"low","tenant":""}"#,
+        )
+        .unwrap();
+        assert_eq!(with_empty_tenant.tenant, None, "as for case events");
         assert!(!alert.threat_intel);
     }
 
@@ -363,6 +369,32 @@ mod tests {
             reason(
                 r#"{"alert_id":"a","detected_at":0,"source":"x","severity":"low","threat_intel":"yes"}"#
             ),
+            RejectReason::BadValue
+        );
+    }
+
+    #[test]
+    fn times_before_the_epoch_are_bad_values() {
+        // Finding 8's record: an occurred_at no SOC event has, which would overflow a duration.
+        let rejection = decode_alert(
+            r#"{"alert_id":"a","detected_at":1767258000000,"occurred_at":-9223372036854775807,"source":"x","severity":"high","incident_id":"I"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(rejection.reason, RejectReason::BadValue);
+        assert!(
+            rejection.detail.contains("before 1970-01-01"),
+            "{rejection}"
+        );
+        assert_eq!(
+            decode_case(r#"{"incident_id":"i","at":"1969-07-20T20:17:00Z","status":"new"}"#)
+                .unwrap_err()
+                .reason,
+            RejectReason::BadValue
+        );
+        assert_eq!(
+            decode_telemetry(r#"{"asset_id":"h1","at":-1}"#)
+                .unwrap_err()
+                .reason,
             RejectReason::BadValue
         );
     }

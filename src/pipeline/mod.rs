@@ -64,6 +64,8 @@ pub struct Pipeline {
     limits: formats::guard::Limits,
     /// `limits.max_incidents`, for the log line when the cap bites.
     max_incidents: usize,
+    /// `limits.max_clock_ahead`: no event time later than the wall clock plus this is taken.
+    max_clock_ahead_millis: i64,
     /// The latest incident KPIs ([`Pipeline::refresh_incidents`]).
     incident_card: Arc<IncidentCard>,
     /// A record was taken since the incident KPIs were last recomputed.
@@ -88,6 +90,7 @@ impl Pipeline {
                 max_depth: config.limits.max_depth,
             },
             max_incidents: config.limits.max_incidents,
+            max_clock_ahead_millis: config.limits.max_clock_ahead.millis,
             incident_card: Arc::default(),
             changed_since_card: false,
         }
@@ -142,12 +145,18 @@ impl Pipeline {
         self.take(record, wall, &mut Vec::new())
     }
 
+    /// The latest event time a record may carry at wall clock `wall`, in either clock mode.
+    fn not_after(&self, wall: EventTime) -> EventTime {
+        wall.saturating_add_millis(self.max_clock_ahead_millis)
+    }
+
     /// Decodes one record, applies its events, counts what came of them.
     fn take(&mut self, record: &Record<'_>, wall: EventTime, changes: &mut Vec<Change>) -> Outcome {
         let slot = record.role.index();
         self.health[slot].consumed += 1;
         self.changed_since_card = true;
-        let events = match formats::decode(self.formats[slot], record, self.limits) {
+        let not_after = self.not_after(wall);
+        let events = match formats::decode(self.formats[slot], record, self.limits, not_after) {
             Ok(events) => events,
             Err(rejection) => {
                 self.health[slot].rejected[rejection.reason.index()] += 1;
@@ -191,7 +200,9 @@ impl Pipeline {
     }
 
     /// Rebuilds a partition from its changelog records; the partition's event clock moves the
-    /// pipeline's. Returns how many records could not be read (logged).
+    /// pipeline's, unless it is later than the wall clock plus `limits.max_clock_ahead` (an
+    /// older version took such records): then it is ignored. Returns how many records could
+    /// not be read or were ignored (logged).
     pub fn restore<'a>(
         &mut self,
         partition: i32,
@@ -199,7 +210,8 @@ impl Pipeline {
         wall: EventTime,
     ) -> usize {
         let now = self.clock.now(wall);
-        let (clock, errors) = self.engine.restore(partition, records, now);
+        let not_after = self.not_after(wall);
+        let (clock, errors) = self.engine.restore(partition, records, now, not_after);
         if let Some(at) = clock {
             self.clock.observe_event(EventTime(at));
         }
@@ -273,6 +285,11 @@ mod tests {
     use super::*;
     use crate::config::ClockMode;
 
+    const HOUR: i64 = 3_600_000;
+    /// The wall clock of these tests: 2026-12-01T20:34:12.561Z, the moment finding 2's
+    /// record (in microseconds) meant. Event-clock tests read it only for the clock bound.
+    const WALL: EventTime = EventTime(1_796_157_252_561);
+
     fn pipeline(mode: ClockMode) -> Pipeline {
         let mut config = Config::default();
         config.clock.mode = mode;
@@ -314,7 +331,7 @@ mod tests {
     #[test]
     fn case_records_reach_the_incidents_and_move_the_event_clock() {
         let mut p = pipeline(ClockMode::Event);
-        let wall = EventTime(0);
+        let wall = WALL;
         let case = |at: i64, status: &str| {
             format!(r#"{{"incident_id":"I","at":{at},"status":"{status}","severity":"high"}}"#)
                 .into_bytes()
@@ -353,7 +370,7 @@ mod tests {
     #[test]
     fn inventory_tombstones_and_telemetry_move_coverage() {
         let mut p = pipeline(ClockMode::Event);
-        let wall = EventTime(0);
+        let wall = WALL;
         for asset in ["a", "b", "c"] {
             let payload = format!(r#"{{"asset_id":"{asset}"}}"#).into_bytes();
             let keyed =
@@ -376,6 +393,114 @@ mod tests {
     }
 
     #[test]
+    fn a_record_stamped_past_the_clock_bound_is_rejected_and_moves_no_clock() {
+        let mut p = pipeline(ClockMode::Event);
+        let early = WALL.millis() - 10 * 60_000;
+        let alerts = TopicRole::Alerts;
+        assert_eq!(
+            step(&mut p, alerts, Some(&alert("a", early)), WALL),
+            Outcome::Applied(Effect::Counted)
+        );
+        // Finding 2: an epoch in microseconds, read as milliseconds the year 58887.
+        let poison =
+            br#"{"alert_id":"poison","detected_at":1796157252561000,"source":"x","severity":"high"}"#;
+        let Outcome::Rejected(rejection) = step(&mut p, alerts, Some(poison), WALL) else {
+            panic!("a record 56,000 years ahead is rejected");
+        };
+        assert_eq!(rejection.reason, RejectReason::ClockAhead);
+        assert_eq!(rejection.reason.as_str(), "clock_ahead");
+        // The clock stayed put: a later record is counted, not late.
+        let later = WALL.millis() - 5 * 60_000;
+        assert_eq!(
+            step(&mut p, alerts, Some(&alert("b", later)), WALL),
+            Outcome::Applied(Effect::Counted)
+        );
+        let snapshot = p.fresh_snapshot(WALL);
+        assert_eq!(snapshot.scorecard.now, EventTime(later));
+        // "a" is 5 minutes before now, on the 5m window's edge: out of it, in 1h and 24h.
+        assert_eq!(snapshot.scorecard.alerts[0].total, 2);
+        assert_eq!(snapshot.scorecard.alerts[0].volume, vec![1, 2, 2]);
+        let health = &snapshot.topics[alerts.index()];
+        assert_eq!(health.last_event, Some(EventTime(later)));
+        assert_eq!(health.rejected[RejectReason::ClockAhead.index()], 1);
+        assert_eq!(health.rejected.iter().sum::<u64>(), 1);
+        assert_eq!((health.consumed, health.late), (3, 0));
+    }
+
+    #[test]
+    fn the_wall_clock_bounds_event_times_in_wall_mode_too() {
+        let mut p = pipeline(ClockMode::Wall);
+        let alerts = TopicRole::Alerts;
+        for far in [r#""9999-12-31T23:59:59Z""#, "9223372036854775807"] {
+            let text = format!(
+                r#"{{"alert_id":"far","detected_at":{far},"source":"x","severity":"high"}}"#
+            );
+            let outcome = step(&mut p, alerts, Some(text.as_bytes()), WALL);
+            assert!(
+                matches!(&outcome, Outcome::Rejected(r) if r.reason == RejectReason::ClockAhead),
+                "{far}: {outcome:?}"
+            );
+        }
+        // Within max_clock_ahead (1h) a producer's clock may run ahead of ours.
+        let ahead = alert("drift", WALL.millis() + HOUR);
+        assert_eq!(
+            step(&mut p, alerts, Some(&ahead), WALL),
+            Outcome::Applied(Effect::Counted)
+        );
+        let snapshot = p.fresh_snapshot(WALL);
+        assert_eq!(snapshot.scorecard.now, WALL);
+        assert_eq!(snapshot.scorecard.alerts.len(), 1);
+        assert_eq!(snapshot.scorecard.alerts[0].total, 1);
+        let health = &snapshot.topics[alerts.index()];
+        assert_eq!(health.rejected[RejectReason::ClockAhead.index()], 2);
+        assert_eq!(health.consumed, 3);
+    }
+
+    #[test]
+    fn a_stored_event_clock_past_the_bound_is_ignored_on_restore() {
+        let clock = |at: i64| at.to_be_bytes().to_vec();
+        let (good, poisoned) = (clock(WALL.millis() - HOUR), clock(1_796_157_252_561_000));
+        // The clock's history: the last value in bounds is kept, the poisoned one ignored.
+        let mut p = pipeline(ClockMode::Event);
+        let history = [("c", Some(&good[..])), ("c", Some(&poisoned[..]))];
+        assert_eq!(p.restore(0, history, WALL), 1);
+        assert_eq!(
+            p.fresh_snapshot(WALL).scorecard.now,
+            EventTime(WALL.millis() - HOUR)
+        );
+        let two_days_ago = alert("old", WALL.millis() - 48 * HOUR);
+        assert_eq!(
+            step(&mut p, TopicRole::Alerts, Some(&two_days_ago), WALL),
+            Outcome::Applied(Effect::Counted),
+            "not late: the restored clock is not in the year 58887"
+        );
+
+        // Only the poisoned value: the partition has no clock until its next event, which
+        // writes the clock record afresh.
+        let mut p = pipeline(ClockMode::Event);
+        p.make_durable();
+        assert_eq!(p.restore(0, [("c", Some(&poisoned[..]))], WALL), 1);
+        assert_eq!(p.fresh_snapshot(WALL).scorecard.now, EventTime(0));
+        let payload = alert("next", WALL.millis() - 48 * HOUR);
+        let batch = p.apply_batch(
+            &[Record::new(
+                "soc.alerts",
+                TopicRole::Alerts,
+                0,
+                Some(&payload),
+            )],
+            WALL,
+        );
+        assert_eq!(batch.outcomes, vec![Outcome::Applied(Effect::Counted)]);
+        let clocks: Vec<_> = batch.changes.iter().filter(|r| r.key == "c").collect();
+        assert_eq!(clocks.len(), 1);
+        assert_eq!(
+            clocks[0].value.as_deref(),
+            Some(&clock(WALL.millis() - 48 * HOUR)[..])
+        );
+    }
+
+    #[test]
     fn wall_clock_never_goes_backwards() {
         let mut clock = Clock::new(ClockMode::Wall);
         assert_eq!(clock.now(EventTime(10)), EventTime(10));
@@ -387,7 +512,7 @@ mod tests {
     #[test]
     fn outcomes_are_counted_per_topic_and_reason() {
         let mut p = pipeline(ClockMode::Event);
-        let wall = EventTime(0);
+        let wall = WALL;
         assert_eq!(
             step(&mut p, TopicRole::Alerts, Some(&alert("a", 1_000)), wall),
             Outcome::Applied(Effect::Counted)
@@ -412,10 +537,32 @@ mod tests {
     }
 
     #[test]
+    fn a_time_before_the_epoch_is_a_bad_value_in_either_clock_mode() {
+        // Finding 8's record, end to end: rejected and counted as bad_value, no panic, and
+        // nothing of it reaches the incidents or the clock.
+        for mode in [ClockMode::Event, ClockMode::Wall] {
+            let mut p = pipeline(mode);
+            let poison = br#"{"alert_id":"a","incident_id":"I","detected_at":1767258000000,"occurred_at":-9223372036854775807,"source":"edr","severity":"high"}"#;
+            let Outcome::Rejected(rejection) = step(&mut p, TopicRole::Alerts, Some(poison), WALL)
+            else {
+                panic!("{mode:?}: a time before the epoch is rejected");
+            };
+            assert_eq!(rejection.reason, RejectReason::BadValue);
+            let snapshot = p.fresh_snapshot(WALL);
+            let health = &snapshot.topics[TopicRole::Alerts.index()];
+            assert_eq!(health.consumed, 1);
+            assert_eq!(health.rejected[RejectReason::BadValue.index()], 1);
+            assert_eq!(health.rejected.iter().sum::<u64>(), 1);
+            assert_eq!(health.last_event, None);
+            assert_eq!(snapshot.scorecard.incidents.in_memory, 0);
+        }
+    }
+
+    #[test]
     fn a_batch_says_what_each_record_came_to_which_offsets_it_covers_and_what_to_make_durable() {
         let mut p = pipeline(ClockMode::Event);
         p.make_durable();
-        let wall = EventTime(0);
+        let wall = WALL;
         let incident = |id: &str, at: i64| {
             format!(
                 r#"{{"alert_id":"{id}","incident_id":"INC-1","detected_at":{at},"source":"edr","severity":"high"}}"#
