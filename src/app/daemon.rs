@@ -70,6 +70,8 @@ pub enum DaemonError {
     Source(#[from] SourceError),
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error("http.web_config_file: {0}")]
+    WebConfig(#[from] http::WebConfigError),
 }
 
 /// Runs until `shutdown` is cancelled, then drains and returns.
@@ -94,7 +96,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     };
     let tasks = TaskTracker::new();
     let http_stop = CancellationToken::new();
-    let http_task = tasks.spawn(http::serve(listener, exporter, http_stop.clone()));
+    let server = http::Server::new(&config.http)?;
+    let http_task = tasks.spawn(server.serve(listener, exporter, http_stop.clone()));
 
     let partitions = crate::source::topics::check_inputs(&config)?;
     let state_topic = config.state_topic();
