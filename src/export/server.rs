@@ -35,6 +35,9 @@ use super::connection::{Sequence, Timeouts, Tracked, Tracker};
 use super::web_config::{WebConfig, WebConfigError, WebConfigSource};
 use crate::config::HttpConfig;
 
+/// Pending connections the kernel queues before accept.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// The HTTP server of `/metrics`, `/healthz` and `/readyz`, configured and ready to serve.
 #[derive(Debug)]
 pub struct Server {
@@ -93,6 +96,12 @@ impl Server {
         });
         let sequence = Arc::new(Sequence::default());
         let registry = Arc::new(Registry::new(self.max_connections));
+        // std's backlog is 128: a burst of connections while a worker is busy for a few
+        // milliseconds overflows it, and the kernel drops SYNs (a scrape's included) for a
+        // second. Listening again only resizes the queue; the kernel caps it at somaxconn.
+        if let Err(error) = socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG) {
+            tracing::warn!("cannot enlarge the listen backlog: {error}");
+        }
         let tasks = TaskTracker::new();
         let mut out_of_descriptors = false;
         loop {
