@@ -71,6 +71,8 @@ pub enum DaemonError {
     Source(#[from] SourceError),
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error("http.web_config_file: {0}")]
+    WebConfig(#[from] http::WebConfigError),
 }
 
 /// Runs until `shutdown` is cancelled, then drains and returns.
@@ -95,7 +97,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     };
     let tasks = TaskTracker::new();
     let http_stop = CancellationToken::new();
-    let http_task = tasks.spawn(http::serve(listener, exporter, http_stop.clone()));
+    let server = http::Server::new(&config.http)?;
+    let http_task = tasks.spawn(server.serve(listener, exporter, http_stop.clone()));
 
     let Some(super::startup::Connected { partitions, global }) =
         super::startup::connect(&config, &shutdown).await?

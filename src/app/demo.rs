@@ -60,7 +60,8 @@ pub async fn run(
         kafka: false,
         objectives: Arc::new(config.compliance.objectives.clone()),
     };
-    let server = tokio::spawn(http::serve(listener, exporter, shutdown.clone()));
+    let server = http::Server::new(&config.http)?;
+    let server = tokio::spawn(server.serve(listener, exporter, shutdown.clone()));
 
     tracing::info!(
         "demo: replaying simulated SOC traffic of the past {}",

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -70,18 +71,39 @@ impl TopicsConfig {
     }
 }
 
-/// The HTTP endpoint.
+/// The HTTP endpoint, and how it protects itself (PRODUCT.md §5: idle and slow clients are
+/// timed out and connections are capped, so `/metrics` answers while a thousand sockets hang).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     pub listen: String,
+    /// A Prometheus exporter-toolkit web configuration file (`web-config.yml`: TLS, basic auth,
+    /// response headers), as node_exporter's `--web.config.file`. Unset: plain HTTP, no auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_config_file: Option<PathBuf>,
+    /// Connections served at once. When full, a new connection takes the place of the one
+    /// that has waited longest without a request in progress (a slow or idle client); when
+    /// every connection is mid-request, the new one is closed at once.
+    pub max_connections: usize,
+    /// From the connection (or the first byte of a keep-alive request) to a complete request
+    /// head, TLS handshake included.
+    pub header_timeout: Span,
+    /// From a complete request head to the last byte of its response handed to the socket.
+    pub request_timeout: Span,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Span,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "0.0.0.0:9746".into(),
+            web_config_file: None,
+            max_connections: 256,
+            header_timeout: Span::must("5s"),
+            request_timeout: Span::must("10s"),
+            idle_timeout: Span::must("90s"),
         }
     }
 }
@@ -204,5 +226,17 @@ impl Default for LogConfig {
             format: LogFormat::default(),
             level: "info".into(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// `header_timeout`, `request_timeout` and `idle_timeout` as durations.
+    pub fn timeouts(&self) -> [std::time::Duration; 3] {
+        [
+            &self.header_timeout,
+            &self.request_timeout,
+            &self.idle_timeout,
+        ]
+        .map(|span| std::time::Duration::from_millis(span.millis.unsigned_abs()))
     }
 }

@@ -97,12 +97,31 @@ fn topics(config: &Config, problems: &mut Problems) {
     }
 }
 
+/// The address, the cap, and the web config file, read and checked whole (with the PEM files
+/// it names) so that `check-config` and the start report its problems; its format belongs to
+/// the exporter, which reads it (`export::web_config`).
 fn http(http: &HttpConfig, problems: &mut Problems) {
     problems.require(
         http.listen.parse::<SocketAddr>().is_ok(),
         "http.listen",
         "must be an address such as 0.0.0.0:9746",
     );
+    problems.require(
+        http.max_connections > 0,
+        "http.max_connections",
+        "must be greater than 0",
+    );
+    if let Some(path) = &http.web_config_file
+        && let Err(error) = crate::export::web_config::WebConfig::load(path)
+    {
+        for problem in error.problems {
+            problems.require(
+                false,
+                "http.web_config_file",
+                &format!("{}: {problem}", path.display()),
+            );
+        }
+    }
 }
 
 fn windows(windows: &WindowsConfig, problems: &mut Problems) {

@@ -1,14 +1,14 @@
-//! `/metrics`, `/healthz`, `/readyz` over HTTP (axum).
+//! `/metrics`, `/healthz`, `/readyz`: the routes (axum). The server that carries them, with
+//! its timeouts, cap, TLS and basic auth, is [`Server`].
 
+use super::Exporter;
+pub use super::server::Server;
+pub use super::web_config::WebConfigError;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-
-use super::Exporter;
 
 /// The exposition format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -19,17 +19,6 @@ pub fn router(exporter: Exporter) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(exporter)
-}
-
-/// Serves until `shutdown` is cancelled.
-pub async fn serve(
-    listener: TcpListener,
-    exporter: Exporter,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(exporter))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
 }
 
 async fn metrics(State(exporter): State<Exporter>) -> impl IntoResponse {

@@ -3,10 +3,15 @@
 //! [`Status`] flags; it never touches the engine, so a slow scrape cannot slow consumption and
 //! a stalled consumer cannot stall a scrape.
 
+mod auth;
 mod compliance;
+mod connection;
 mod help;
 pub mod http;
 pub mod metrics;
+mod server;
+mod tls;
+pub mod web_config;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
