@@ -1,6 +1,6 @@
 //! The shipped alerting and dashboards against the real thing: Debian's `prometheus`,
 //! `promtool`, `alertmanager` and `amtool` (packages `prometheus` and
-//! `prometheus-alertmanager`; `.ci/run` installs them when missing).
+//! `prometheus-alertmanager`; deploy/local/prometheus.sh installs them when missing).
 //!
 //! - `promtool check rules` / `test rules` and `amtool check-config` pass on deploy/, and every
 //!   alert has promtool cases where it fires and where it stays quiet.
@@ -24,11 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Daemon, Record, block_on, create_topic, free_port, produce, unique};
+use common::{
+    Daemon, Record, block_on, create_topic, free_port, produce, prometheus_tools, unique,
+};
 use serde_json::{Value, json};
-
-const INSTALL_HINT: &str = "install Debian's Prometheus and Alertmanager: \
-    `apt-get install -y prometheus prometheus-alertmanager` (.ci/run does it when they are missing)";
 
 /// The nine alerts of issue 6; each must have promtool cases that fire and that stay quiet.
 const ALERTS: [&str; 9] = [
@@ -70,32 +69,6 @@ fn rules_file() -> PathBuf {
 
 fn alertmanager_config() -> PathBuf {
     repo().join("deploy/alertmanager/alertmanager.yml")
-}
-
-/// The first of `names` found on PATH or in /usr/bin, or a failure that says what to install.
-fn tool(names: &[&str]) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
-        .collect();
-    for dir in &dirs {
-        for name in names {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "{} not found on PATH or in /usr/bin: {INSTALL_HINT}",
-        names.join(" or ")
-    );
-}
-
-/// Fails at once, with what to install, when Prometheus or Alertmanager is missing.
-fn require_prometheus_and_alertmanager() {
-    tool(&["prometheus"]);
-    tool(&["alertmanager", "prometheus-alertmanager"]);
 }
 
 fn run(program: &Path, args: &[&str]) -> Output {
@@ -229,7 +202,7 @@ impl Alertmanager {
         std::fs::create_dir_all(&storage).unwrap();
         let mut process = Process::spawn(
             "alertmanager",
-            &tool(&["alertmanager", "prometheus-alertmanager"]),
+            &prometheus_tools().alertmanager,
             &[
                 format!("--config.file={}", config.display()),
                 format!("--storage.path={}", storage.display()),
@@ -292,7 +265,7 @@ impl Prometheus {
         let storage = dir.join("prometheus");
         let mut process = Process::spawn(
             "prometheus",
-            &tool(&["prometheus"]),
+            &prometheus_tools().prometheus,
             &[
                 format!("--config.file={}", config_path.display()),
                 format!("--storage.tsdb.path={}", storage.display()),
@@ -566,8 +539,8 @@ fn now_millis() -> i64 {
 
 #[test]
 fn shipped_rules_and_alertmanager_config_pass_promtool_and_amtool() {
-    let promtool = tool(&["promtool"]);
-    let amtool = tool(&["amtool"]);
+    let promtool = prometheus_tools().promtool.clone();
+    let amtool = prometheus_tools().amtool.clone();
 
     // check rules: valid, and every rule of the file counted.
     let rules_text = std::fs::read_to_string(rules_file()).unwrap();
@@ -699,7 +672,7 @@ fn shipped_rules_and_alertmanager_config_pass_promtool_and_amtool() {
 
 #[test]
 fn critical_incident_past_its_acknowledge_sla_pages_through_alertmanager() {
-    require_prometheus_and_alertmanager();
+    prometheus_tools(); // installed first when missing
     let dir = TempDir::new("alerting-e2e");
     let alerts_topic = unique("alerting.alerts");
     let cases_topic = unique("alerting.cases");
@@ -817,7 +790,7 @@ fn critical_incident_past_its_acknowledge_sla_pages_through_alertmanager() {
 
 #[test]
 fn alertmanager_example_inhibits_volume_drop_while_ingestion_is_stalled() {
-    require_prometheus_and_alertmanager();
+    prometheus_tools(); // installed first when missing
     let dir = TempDir::new("alerting-inhibit");
     let mut alertmanager = Alertmanager::start(dir.path(), &alertmanager_config());
     let alert = |labels: Value| json!({"labels": labels, "annotations": {"summary": "test"}});
@@ -898,7 +871,7 @@ fn alertmanager_example_inhibits_volume_drop_while_ingestion_is_stalled() {
 
 #[test]
 fn every_dashboard_and_rule_expression_is_accepted_and_returns_demo_data() {
-    require_prometheus_and_alertmanager();
+    prometheus_tools(); // installed first when missing
     let dir = TempDir::new("alerting-demo");
     let port = free_port();
     let target = format!("127.0.0.1:{port}");

@@ -578,3 +578,49 @@ impl Metrics {
         self.series(name).iter().map(|(_, v)| v).sum()
     }
 }
+
+/// Where Debian's Prometheus, promtool, Alertmanager and amtool are.
+#[derive(Clone, Debug)]
+pub struct PrometheusTools {
+    pub prometheus: PathBuf,
+    pub promtool: PathBuf,
+    pub alertmanager: PathBuf,
+    pub amtool: PathBuf,
+}
+
+/// The Prometheus tools, installed first by deploy/local/prometheus.sh when missing (Debian's
+/// packages `prometheus` and `prometheus-alertmanager`, through sudo when not root), so that
+/// `cargo test` alone works on a fresh machine. Found at once when already installed.
+pub fn prometheus_tools() -> &'static PrometheusTools {
+    static TOOLS: OnceLock<PrometheusTools> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/local/prometheus.sh");
+        let output = Command::new(&script)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            output.status.success(),
+            "deploy/local/prometheus.sh failed (its message is above): Prometheus and \
+             Alertmanager are needed; install Debian's packages `prometheus` and \
+             `prometheus-alertmanager`"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let path = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("{name}=")))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    panic!("deploy/local/prometheus.sh printed no {name}=:\n{stdout}")
+                })
+        };
+        PrometheusTools {
+            prometheus: path("prometheus"),
+            promtool: path("promtool"),
+            alertmanager: path("alertmanager"),
+            amtool: path("amtool"),
+        }
+    })
+}
