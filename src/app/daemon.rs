@@ -38,11 +38,11 @@ use crate::config::Config;
 use crate::engine::state::StateRecord;
 use crate::export::{Exporter, Status, http};
 use crate::pipeline::{Outcome, Pipeline, Snapshot};
+use crate::source::Record;
 use crate::source::SourceError;
 use crate::source::changelog::{self, ChangelogWriter};
 use crate::source::consumer::{self, Control, InputConsumer};
 use crate::source::dead_letter::DeadLetters;
-use crate::source::{Record, TopicRole};
 
 /// Most records taken into one batch.
 const MAX_BATCH: usize = 2048;
@@ -250,7 +250,7 @@ impl Owner<'_> {
                     let records: Vec<Record<'_>> = batch
                         .iter()
                         .flatten()
-                        .filter_map(|message| record_of(self.config, message))
+                        .filter_map(|message| Record::of_message(self.config, message))
                         .collect();
                     let applied = self.pipeline.apply_batch(&records, clock::wall());
                     self.rejections.batch(&records, &applied);
@@ -358,7 +358,7 @@ impl Owner<'_> {
                 .get(&partition)
                 .is_some_and(|o| o.restored && o.inputs.contains(message.topic()))
             {
-                records.extend(record_of(self.config, message));
+                records.extend(Record::of_message(self.config, message));
             }
         }
         records
@@ -391,11 +391,11 @@ impl Owner<'_> {
             return false;
         }
         self.in_flight = Some(InFlight {
-            write: tokio::spawn(write_durably(
-                self.writer.clone(),
-                applied.changes,
-                self.shutdown.clone(),
-            )),
+            write: tokio::spawn(
+                self.writer
+                    .clone()
+                    .write_durably(applied.changes, self.shutdown.clone()),
+            ),
             processed: applied.offsets,
         });
         true
@@ -452,7 +452,10 @@ impl Owner<'_> {
 
     /// Writes state records and waits for their acknowledgement (ticks, shutdown).
     async fn write_now(&self, records: Vec<StateRecord>, stop: &CancellationToken) -> bool {
-        write_durably(self.writer.clone(), records, stop.clone()).await
+        self.writer
+            .clone()
+            .write_durably(records, stop.clone())
+            .await
     }
 
     /// Applies a rebalance: restores newly assigned partitions before resuming them, drops
@@ -552,58 +555,4 @@ impl Owner<'_> {
             delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
-}
-
-/// Writes state records to the changelog, retrying until the broker has them all: the
-/// offsets they cover must not be stored before. False when `stop` came first (the
-/// records will be read again from the inputs after a restart).
-async fn write_durably(
-    writer: ChangelogWriter,
-    records: Vec<StateRecord>,
-    stop: CancellationToken,
-) -> bool {
-    if records.is_empty() {
-        return true;
-    }
-    let mut delay = Duration::from_millis(100);
-    loop {
-        tokio::select! {
-            written = writer.write(records.clone()) => match written {
-                Ok(_) => return true,
-                Err(error) => {
-                    tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
-                }
-            },
-            () = stop.cancelled() => {
-                tracing::warn!("stopping before the changelog acknowledged a batch; its offsets stay uncommitted");
-                return false;
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = stop.cancelled() => return false,
-        }
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
-}
-
-/// The record of a Kafka message of a configured input topic.
-fn record_of<'a>(
-    config: &Config,
-    message: &'a rdkafka::message::BorrowedMessage<'_>,
-) -> Option<Record<'a>> {
-    let topic = message.topic();
-    let Some(role) = TopicRole::of(config, topic) else {
-        tracing::warn!(topic, "record of a topic no input names: skipped");
-        return None;
-    };
-    Some(Record {
-        topic,
-        role,
-        partition: message.partition(),
-        offset: message.offset(),
-        key: message.key(),
-        payload: message.payload(),
-        headers: message.headers(),
-    })
 }

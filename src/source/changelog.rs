@@ -14,6 +14,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use tokio_util::sync::CancellationToken;
+
 use super::SourceError;
 use super::consumer::{Diagnosis, client_config};
 use crate::config::Config;
@@ -157,6 +159,35 @@ impl ChangelogWriter {
             producer,
             topic: topic.to_owned(),
         })
+    }
+
+    /// Writes state records to the changelog, retrying until the broker has them all: the
+    /// offsets they cover must not be stored before. False when `stop` came first (the
+    /// records will be read again from the inputs after a restart).
+    pub async fn write_durably(self, records: Vec<StateRecord>, stop: CancellationToken) -> bool {
+        if records.is_empty() {
+            return true;
+        }
+        let mut delay = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                written = self.write(records.clone()) => match written {
+                    Ok(_) => return true,
+                    Err(error) => {
+                        tracing::error!(%error, records = records.len(), "changelog write failed; retrying");
+                    }
+                },
+                () = stop.cancelled() => {
+                    tracing::warn!("stopping before the changelog acknowledged a batch; its offsets stay uncommitted");
+                    return false;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = stop.cancelled() => return false,
+            }
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
     }
 
     /// Writes `records` and resolves once every one is acknowledged (or failed for good).

@@ -2,7 +2,7 @@
 //! demo's simulator. It borrows its bytes from wherever they live (an rdkafka message, a line
 //! of a file, a generated buffer), so taking one costs no copy; dead letters are made from it.
 
-use rdkafka::message::BorrowedHeaders;
+use rdkafka::message::{BorrowedHeaders, Message};
 
 use crate::config::Config;
 
@@ -94,5 +94,28 @@ impl std::fmt::Debug for Record<'_> {
 impl std::fmt::Display for Record<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl<'a> Record<'a> {
+    /// The record of a Kafka message of a configured input topic.
+    pub fn of_message(
+        config: &Config,
+        message: &'a rdkafka::message::BorrowedMessage<'_>,
+    ) -> Option<Self> {
+        let topic = message.topic();
+        let Some(role) = TopicRole::of(config, topic) else {
+            tracing::warn!(topic, "record of a topic no input names: skipped");
+            return None;
+        };
+        Some(Record {
+            topic,
+            role,
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key(),
+            payload: message.payload(),
+            headers: message.headers(),
+        })
     }
 }
