@@ -188,21 +188,7 @@ fn assert_alert_series(metrics: &common::Metrics, series: &Expected) {
 }
 
 fn config(topic: &str, dead_letter: &str, group: &str) -> String {
-    format!(
-        r#"
-[kafka]
-brokers = "{brokers}"
-group_id = "{group}"
-
-[topics]
-alerts = "{topic}"
-dead_letter = "{dead_letter}"
-
-[clock]
-mode = "event"
-"#,
-        brokers = common::brokers()
-    )
+    common::alerts_config(topic, dead_letter, group)
 }
 
 #[test]

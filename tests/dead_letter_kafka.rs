@@ -22,21 +22,7 @@ use serde_json::json;
 const NOW: i64 = 1_772_366_400_000;
 
 fn config(topic: &str, dead_letter: &str, group: &str) -> String {
-    format!(
-        r#"
-[kafka]
-brokers = "{brokers}"
-group_id = "{group}"
-
-[topics]
-alerts = "{topic}"
-dead_letter = "{dead_letter}"
-
-[clock]
-mode = "event"
-"#,
-        brokers = common::brokers()
-    )
+    common::alerts_config(topic, dead_letter, group)
 }
 
 fn alert(id: usize) -> Record {

@@ -624,3 +624,22 @@ pub fn prometheus_tools() -> &'static PrometheusTools {
         }
     })
 }
+
+/// The daemon's config for an alerts topic with a dead-letter topic, in event-clock mode.
+pub fn alerts_config(topic: &str, dead_letter: &str, group: &str) -> String {
+    format!(
+        r#"
+[kafka]
+brokers = "{brokers}"
+group_id = "{group}"
+
+[topics]
+alerts = "{topic}"
+dead_letter = "{dead_letter}"
+
+[clock]
+mode = "event"
+"#,
+        brokers = brokers()
+    )
+}
