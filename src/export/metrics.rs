@@ -11,7 +11,7 @@ use prometheus::{Encoder, TextEncoder};
 use super::{compliance, help};
 use crate::config::Objective;
 use crate::engine::scorecard::{Kind, Series, Value};
-use crate::formats::RejectReason;
+use crate::formats::{RejectReason, SkipReason};
 use crate::pipeline::Snapshot;
 
 /// One metric family being assembled.
@@ -142,6 +142,10 @@ fn health_families(snapshot: &Snapshot, kafka_up: Option<bool>, families: &mut V
         "soc_events_rejected_total",
         "Records rejected (not JSON, missing or bad field, too large…), by topic and reason.",
     );
+    let mut skipped = Family::counter(
+        "soc_events_skipped_total",
+        "Records of a class or type their format does not map (not bad input), by topic and reason.",
+    );
     let mut duplicate = Family::counter(
         "soc_events_duplicate_total",
         "Records that repeated an event already counted, by topic.",
@@ -166,13 +170,22 @@ fn health_families(snapshot: &Snapshot, kafka_up: Option<bool>, families: &mut V
                 );
             }
         }
+        for reason in SkipReason::ALL {
+            let count = topic.skipped[reason.index()];
+            if count > 0 {
+                skipped.add(
+                    &[("topic", name), ("reason", reason.as_str())],
+                    count as f64,
+                );
+            }
+        }
         duplicate.add(&[("topic", name)], topic.duplicate as f64);
         late.add(&[("topic", name)], topic.late as f64);
         if let Some(at) = topic.last_event {
             last_event.add(&[("topic", name)], at.as_seconds_f64());
         }
     }
-    for family in [consumed, rejected, duplicate, late, last_event] {
+    for family in [consumed, rejected, skipped, duplicate, late, last_event] {
         family.finish(families);
     }
 

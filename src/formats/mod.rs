@@ -3,10 +3,25 @@
 //! then the clock bound: no event time later than the wall clock plus
 //! `limits.max_clock_ahead`, whatever the format. A decoder makes zero or more native events of
 //! a record, of any kinds. A record that cannot become events is a [`Rejection`] value, never
-//! an error that stops anything: the pipeline counts it, logs it and dead-letters it.
+//! an error that stops anything: the pipeline counts it, logs it and dead-letters it. A record
+//! of a class or type its format does not map is [`Refusal::Skip`]ped and counted: it is not
+//! bad input (PRODUCT.md §6).
+//!
+//! Vendor adapters (every format but `native`) are pure functions from the record's text, once
+//! it passed the guard, to events: `fn decode(text: &str) -> Result<Events<'_>, Refusal>`.
+//! They share the lenient readers of [`fields`] (dotted paths, vendor timestamps).
 
+pub mod convert;
+pub mod ecs;
+pub mod encode;
+pub mod fields;
 pub mod guard;
 pub mod native;
+pub mod ocsf;
+pub mod sentinel;
+pub mod splunk;
+pub mod thehive;
+pub mod wazuh;
 
 use std::fmt;
 
@@ -19,11 +34,118 @@ use crate::source::Record;
 pub type Events<'a> = SmallVec<[Event<'a>; 1]>;
 
 /// The wire format of an input (PRODUCT.md §6).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     /// socmetrics' own JSON (PRODUCT.md §1): the topic's role says which event it holds.
     #[default]
     Native,
+    /// OCSF Detection Finding (2004) and Incident Finding (2005).
+    Ocsf,
+    /// Microsoft Sentinel `SecurityAlert` and `SecurityIncident`.
+    Sentinel,
+    /// Elastic Security alerts (`kibana.alert.*`).
+    Ecs,
+    /// Splunk ES notable events.
+    Splunk,
+    /// TheHive alert and case webhooks.
+    TheHive,
+    /// Wazuh `alerts.json` lines.
+    Wazuh,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Native,
+        Format::Ocsf,
+        Format::Sentinel,
+        Format::Ecs,
+        Format::Splunk,
+        Format::TheHive,
+        Format::Wazuh,
+    ];
+
+    /// The name in config (`format = "sentinel"`) and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Native => "native",
+            Format::Ocsf => "ocsf",
+            Format::Sentinel => "sentinel",
+            Format::Ecs => "ecs",
+            Format::Splunk => "splunk",
+            Format::TheHive => "thehive",
+            Format::Wazuh => "wazuh",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|format| format.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Format {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Format::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "unknown format `{text}`: expected one of native, ocsf, sentinel, ecs, splunk, \
+                 thehive, wazuh"
+            ))
+        })
+    }
+}
+
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Why a record gave no events: rejected (bad input: counted, logged, dead-lettered) or
+/// skipped (a class or type its format does not map: counted only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Reject(Rejection),
+    Skip(SkipReason),
+}
+
+impl From<Rejection> for Refusal {
+    fn from(rejection: Rejection) -> Self {
+        Refusal::Reject(rejection)
+    }
+}
+
+/// Why a record was skipped: the `reason` label of `soc_events_skipped_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// A record of a class or type the adapter does not map (an OCSF class other than 2004 and
+    /// 2005, a TheHive webhook about an observable or a task…).
+    UnhandledType,
+    /// A record of a handled type that changes nothing the KPIs read (a TheHive update of the
+    /// description only).
+    NoChange,
+}
+
+impl SkipReason {
+    pub const ALL: [SkipReason; 2] = [SkipReason::UnhandledType, SkipReason::NoChange];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::UnhandledType => "unhandled_type",
+            SkipReason::NoChange => "no_change",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// Decodes one record of `format`: its events, or why it has none. `not_after` is the latest
@@ -33,12 +155,26 @@ pub fn decode<'a>(
     record: &Record<'a>,
     limits: guard::Limits,
     not_after: EventTime,
-) -> Result<Events<'a>, Rejection> {
+) -> Result<Events<'a>, Refusal> {
     let events = match format {
         Format::Native => native::decode(record, limits)?,
+        vendor => decode_text(vendor, guard::check(record.payload, limits)?)?,
     };
     within_clock(&events, not_after)?;
     Ok(events)
+}
+
+/// The one `match` over vendor formats: the record's text, checked by the guard, to events.
+pub fn decode_text(format: Format, text: &str) -> Result<Events<'_>, Refusal> {
+    match format {
+        Format::Native => Err(Refusal::Skip(SkipReason::UnhandledType)),
+        Format::Ocsf => ocsf::decode(text),
+        Format::Sentinel => sentinel::decode(text),
+        Format::Ecs => ecs::decode(text),
+        Format::Splunk => splunk::decode(text),
+        Format::TheHive => thehive::decode(text),
+        Format::Wazuh => wazuh::decode(text),
+    }
 }
 
 /// Rejects a record any of whose event times is later than `not_after`: one such time would
@@ -146,6 +282,11 @@ impl Rejection {
         Self { reason, detail }
     }
 
+    /// A field whose value no mapping reads.
+    pub(crate) fn bad_value(detail: impl Into<String>) -> Self {
+        Self::new(RejectReason::BadValue, detail)
+    }
+
     pub(crate) fn missing(field: &str) -> Self {
         Self::new(
             RejectReason::MissingField,
@@ -175,9 +316,11 @@ mod tests {
             max_depth: 8,
         };
         let record = Record::new("topic", role, 0, Some(text.as_bytes()));
-        decode(Format::Native, &record, limits, EventTime(WALL + HOUR))
-            .map(|events| events.len())
-            .map_err(|rejection| (rejection.reason, rejection.detail))
+        match decode(Format::Native, &record, limits, EventTime(WALL + HOUR)) {
+            Ok(events) => Ok(events.len()),
+            Err(Refusal::Reject(rejection)) => Err((rejection.reason, rejection.detail)),
+            Err(Refusal::Skip(reason)) => panic!("native skipped a record: {reason:?}"),
+        }
     }
 
     fn reason(role: TopicRole, text: &str) -> Option<RejectReason> {

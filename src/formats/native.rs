@@ -40,6 +40,22 @@ pub fn decode<'a>(record: &Record<'a>, limits: guard::Limits) -> Result<Events<'
     Ok(Events::from_buf([event]))
 }
 
+/// A native alert or case event, told apart by its fields: a record with an `alert_id` is an
+/// alert, any other a case event. What an `[[inputs]]` topic of format `native` and the
+/// repartition topic hold, where alerts and case events share a topic.
+pub fn decode_any(text: &str) -> Result<Event<'_>, Rejection> {
+    #[derive(Deserialize)]
+    struct Kind {
+        alert_id: Option<serde::de::IgnoredAny>,
+    }
+    ensure_object(text)?;
+    let kind: Kind = serde_json::from_str(text).map_err(|e| Rejection::from_json(&e))?;
+    Ok(match kind.alert_id {
+        Some(_) => Event::Alert(decode_alert(text)?),
+        None => Event::Case(decode_case(text)?),
+    })
+}
+
 /// The alert as it is on the wire: everything optional so a missing field is reported by name
 /// rather than as a serde message.
 #[derive(Deserialize)]

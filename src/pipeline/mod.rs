@@ -18,7 +18,7 @@ use crate::engine::card::IncidentCard;
 use crate::engine::state::StateRecord;
 use crate::engine::{Applied, Change, Effect, Engine, Scorecard};
 use crate::event::EventTime;
-use crate::formats::{self, Format, RejectReason, Rejection};
+use crate::formats::{self, Format, Refusal, RejectReason, Rejection};
 use crate::source::{Record, TopicRole};
 
 /// What became of one record.
@@ -158,9 +158,13 @@ impl Pipeline {
         let not_after = self.not_after(wall);
         let events = match formats::decode(self.formats[slot], record, self.limits, not_after) {
             Ok(events) => events,
-            Err(rejection) => {
+            Err(Refusal::Reject(rejection)) => {
                 self.health[slot].rejected[rejection.reason.index()] += 1;
                 return Outcome::Rejected(rejection);
+            }
+            Err(Refusal::Skip(reason)) => {
+                self.health[slot].skipped[reason.index()] += 1;
+                return Outcome::Skipped;
             }
         };
         let mut outcome = Outcome::Skipped;
