@@ -45,6 +45,23 @@ enum Command {
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         history: std::time::Duration,
     },
+    /// Print the native events an adapter makes of a file (NDJSON, `-` for stdin), one JSON
+    /// per line, with each rejection and skip and its reason.
+    Convert {
+        /// native, ocsf, sentinel, ecs, splunk, thehive or wazuh.
+        #[arg(long, short, value_parser = parse_format)]
+        format: socmetrics::formats::Format,
+        /// Config file for `limits.*`; defaults when absent.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        file: PathBuf,
+    },
+}
+
+fn parse_format(text: &str) -> Result<socmetrics::formats::Format, String> {
+    socmetrics::formats::Format::parse(text).ok_or_else(|| {
+        format!("unknown format `{text}`: expected one of native, ocsf, sentinel, ecs, splunk, thehive, wazuh")
+    })
 }
 
 const EXIT_CONFIG: u8 = 64;
@@ -63,6 +80,11 @@ fn main() -> ExitCode {
             Ok(config) => serve(config, Task::Daemon),
             Err(error) => config_error(&error),
         },
+        Command::Convert {
+            format,
+            config,
+            file,
+        } => convert(*format, config.as_deref(), file),
         Command::Demo {
             config,
             listen,
@@ -71,6 +93,30 @@ fn main() -> ExitCode {
             Ok(config) => serve(config, Task::Demo(*history)),
             Err(error) => config_error(&error),
         },
+    }
+}
+
+fn convert(
+    format: socmetrics::formats::Format,
+    config: Option<&std::path::Path>,
+    file: &std::path::Path,
+) -> ExitCode {
+    let config = match demo_config(config, None) {
+        Ok(config) => config,
+        Err(error) => return config_error(&error),
+    };
+    match app::convert::run(&config, format, file, std::io::stdout().lock()) {
+        Ok(done) => {
+            eprintln!(
+                "socmetrics: {} records: {} events, {} rejected, {} skipped",
+                done.records, done.events, done.rejected, done.skipped
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("socmetrics: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -38,11 +38,13 @@ use crate::config::Config;
 use crate::engine::state::StateRecord;
 use crate::export::{Exporter, Status, http};
 use crate::pipeline::{Outcome, Pipeline, Snapshot};
+use crate::source::Inputs;
 use crate::source::Record;
 use crate::source::SourceError;
 use crate::source::changelog::{self, ChangelogWriter};
 use crate::source::consumer::{self, Control, InputConsumer};
 use crate::source::dead_letter::DeadLetters;
+use crate::source::repartition::RepartitionWriter;
 
 /// Most records taken into one batch.
 const MAX_BATCH: usize = 2048;
@@ -119,8 +121,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         Some(topic) => Some(DeadLetters::new(&config, topic)?),
         None => None,
     };
+    let repartition = match config.repartitions() {
+        true => Some(RepartitionWriter::new(&config)?),
+        false => None,
+    };
+    let inputs = pipeline.inputs().clone();
     let (control_tx, control) = mpsc::unbounded_channel();
-    let topics = [config.topics.alerts.as_str(), config.topics.cases.as_str()];
+    let topics = inputs.group_topics();
     let consumer = Arc::new(consumer::subscribe(
         &config,
         &topics,
@@ -132,6 +139,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         group = %config.kafka.group_id,
         alerts = %config.topics.alerts,
         cases = %config.topics.cases,
+        inputs = ?config.inputs.iter().map(|i| format!("{} ({}{})", i.topic, i.format, if i.keyed_by_incident { ", keyed by incident" } else { "" })).collect::<Vec<_>>(),
+        repartition = repartition.as_ref().map_or("none".to_owned(), |_| config.repartition_topic()),
         changelog = %state_topic,
         partitions,
         clock = %config.clock.mode,
@@ -147,8 +156,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
 
     let mut owner = Owner {
         config: &config,
+        inputs: &inputs,
         consumer: &consumer,
         writer: &writer,
+        repartition: repartition.as_ref(),
         dead_letters: dead_letters.as_ref(),
         pipeline: &mut pipeline,
         publish: &publish,
@@ -190,8 +201,11 @@ struct Owned {
 /// The owner task: the only holder of the pipeline.
 struct Owner<'a> {
     config: &'a Config,
+    inputs: &'a Inputs,
     consumer: &'a InputConsumer,
     writer: &'a ChangelogWriter,
+    /// Where the events of inputs not keyed by incident go, when any is configured.
+    repartition: Option<&'a RepartitionWriter>,
     dead_letters: Option<&'a DeadLetters>,
     pipeline: &'a mut Pipeline,
     publish: &'a watch::Sender<Arc<Snapshot>>,
@@ -250,7 +264,7 @@ impl Owner<'_> {
                     let records: Vec<Record<'_>> = batch
                         .iter()
                         .flatten()
-                        .filter_map(|message| Record::of_message(self.config, message))
+                        .filter_map(|message| Record::of_message(self.inputs, message))
                         .collect();
                     let applied = self.pipeline.apply_batch(&records, clock::wall());
                     self.rejections.batch(&records, &applied);
@@ -327,6 +341,9 @@ impl Owner<'_> {
             }
         }
         self.writer.flush(Duration::from_secs(10));
+        if let Some(out) = self.repartition {
+            out.flush(Duration::from_secs(10));
+        }
         if let Some(letters) = self.dead_letters {
             letters.flush(Duration::from_secs(10));
         }
@@ -353,12 +370,14 @@ impl Owner<'_> {
             };
             self.status.set_kafka_up(true);
             let partition = message.partition();
-            if self
-                .owned
-                .get(&partition)
-                .is_some_and(|o| o.restored && o.inputs.contains(message.topic()))
+            // A topic not keyed by incident holds no state: its records are only forwarded.
+            if !self.inputs.keyed(message.topic())
+                || self
+                    .owned
+                    .get(&partition)
+                    .is_some_and(|o| o.restored && o.inputs.contains(message.topic()))
             {
-                records.extend(Record::of_message(self.config, message));
+                records.extend(Record::of_message(self.inputs, message));
             }
         }
         records
@@ -384,7 +403,13 @@ impl Owner<'_> {
             }
             _ => true,
         };
-        if !lettered || !self.settle().await {
+        let forwarded = match self.repartition {
+            Some(out) if !applied.forwards.is_empty() => {
+                out.send_durably(&applied.forwards, self.shutdown).await
+            }
+            _ => true,
+        };
+        if !lettered || !forwarded || !self.settle().await {
             // Stopping: its offsets are not stored, but its changes are still written by the
             // drain, as everything the engine now holds must be.
             self.unwritten.extend(applied.changes);
@@ -464,6 +489,9 @@ impl Owner<'_> {
         match message {
             Control::Revoked(partitions) => {
                 for (topic, partition) in partitions {
+                    if !self.inputs.keyed(&topic) {
+                        continue;
+                    }
                     let Some(owned) = self.owned.get_mut(&partition) else {
                         continue;
                     };
@@ -481,11 +509,13 @@ impl Owner<'_> {
                 let started = clock::monotonic();
                 let mut resume = TopicPartitionList::new();
                 for (topic, partition) in &partitions {
-                    self.owned
-                        .entry(*partition)
-                        .or_default()
-                        .inputs
-                        .insert(topic.clone());
+                    if self.inputs.keyed(topic) {
+                        self.owned
+                            .entry(*partition)
+                            .or_default()
+                            .inputs
+                            .insert(topic.clone());
+                    }
                     let _ = resume.add_partition(topic, *partition);
                 }
                 let pending: Vec<i32> = self

@@ -149,7 +149,7 @@ impl Feed {
                 generated.as_record(&self.topics[slot], offset as i64)
             })
             .collect();
-        let batch = pipeline.apply_batch(&records, wall);
+        let batch = pipeline.apply_local(&records, wall);
         self.rejections.batch(&records, &batch);
     }
 }

@@ -75,12 +75,13 @@ pub async fn connect(
 /// One attempt, blocking: the input topics, the changelog topic, the coverage consumer.
 fn check(config: &Config) -> Result<Connected, SourceError> {
     let partitions = topics::check_inputs(config)?;
+    topics::check_declared_inputs(config, partitions)?;
     let state_topic = config.state_topic();
-    tokio::runtime::Handle::current().block_on(changelog::ensure_topic(
-        config,
-        &state_topic,
-        partitions,
-    ))?;
+    let runtime = tokio::runtime::Handle::current();
+    runtime.block_on(changelog::ensure_topic(config, &state_topic, partitions))?;
+    if config.repartitions() {
+        runtime.block_on(changelog::ensure_repartition_topic(config, partitions))?;
+    }
     let global = global::subscribe(config, clock::wall())?;
     Ok(Connected { partitions, global })
 }

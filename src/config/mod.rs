@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 pub use compliance::{Comparison, ComplianceConfig, Objective};
 pub use runtime::{
-    ClockConfig, ClockMode, HttpConfig, KafkaConfig, LimitsConfig, LogConfig, LogFormat,
-    TopicsConfig, WindowsConfig,
+    ClockConfig, ClockMode, HttpConfig, InputConfig, KafkaConfig, LimitsConfig, LogConfig,
+    LogFormat, TopicsConfig, WindowsConfig,
 };
 pub use scoring::{
     CostConfig, CoverageConfig, KpisConfig, PostureConfig, SeverityAmounts, SeverityTargets,
@@ -55,6 +55,9 @@ pub enum ConfigError {
 pub struct Config {
     pub kafka: KafkaConfig,
     pub topics: TopicsConfig,
+    /// Topics in any format beside the native `topics.alerts` and `topics.cases`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputConfig>,
     pub http: HttpConfig,
     pub clock: ClockConfig,
     pub windows: WindowsConfig,
@@ -106,7 +109,11 @@ impl Config {
             .map_err(|e| ConfigError::Read(e.to_string()))?;
         let parsed: Config = serde_path_to_error::deserialize(layered).map_err(|e| {
             let key = e.path().to_string();
-            let message = e.into_inner().to_string();
+            let mut message = e.into_inner().to_string();
+            // The `config` crate appends its own spelling of the key (`inputs[0]format`).
+            if let Some(at) = message.rfind(" for key `") {
+                message.truncate(at);
+            }
             match key.as_str() {
                 "." | "" => ConfigError::Invalid(message),
                 _ => ConfigError::Invalid(format!("key `{key}`: {message}")),
@@ -122,6 +129,19 @@ impl Config {
             Some(topic) => topic.to_owned(),
             None => format!("{}.state", self.kafka.group_id),
         }
+    }
+
+    /// The repartition topic: `topics.repartition`, else `<kafka.group_id>.repartition`.
+    pub fn repartition_topic(&self) -> String {
+        match self.topics.repartition.as_deref().filter(|t| !t.is_empty()) {
+            Some(topic) => topic.to_owned(),
+            None => format!("{}.repartition", self.kafka.group_id),
+        }
+    }
+
+    /// Whether any input goes through the repartition topic.
+    pub fn repartitions(&self) -> bool {
+        self.inputs.iter().any(|input| !input.keyed_by_incident)
     }
 
     /// The HTTP address (validated).

@@ -49,6 +49,10 @@ pub struct TopicsConfig {
     /// The compacted changelog of the state; `<kafka.group_id>.state` when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// Where events of inputs not keyed by incident are re-keyed by incident id (PRODUCT.md §1);
+    /// `<kafka.group_id>.repartition` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repartition: Option<String>,
 }
 
 impl Default for TopicsConfig {
@@ -60,6 +64,7 @@ impl Default for TopicsConfig {
             telemetry: "soc.telemetry".into(),
             dead_letter: None,
             state: None,
+            repartition: None,
         }
     }
 }
@@ -69,6 +74,20 @@ impl TopicsConfig {
     pub fn dead_letter(&self) -> Option<&str> {
         self.dead_letter.as_deref().filter(|t| !t.is_empty())
     }
+}
+
+/// One `[[inputs]]` topic (PRODUCT.md §7): its format, and whether its producers key it by
+/// incident id so it can skip the repartition topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    pub topic: String,
+    #[serde(default)]
+    pub format: crate::formats::Format,
+    /// True only if every record is keyed by its incident id and the topic is partitioned like
+    /// `topics.alerts` (checked at start); false sends its events through the repartition topic.
+    #[serde(default)]
+    pub keyed_by_incident: bool,
 }
 
 /// The HTTP endpoint, and how it protects itself (PRODUCT.md §5: idle and slow clients are

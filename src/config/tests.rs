@@ -5,6 +5,7 @@ use super::*;
 use crate::engine::Window;
 use crate::engine::incident::Stage;
 use crate::event::{Detection, Severity};
+use crate::formats::Format;
 
 #[test]
 fn shipped_example_equals_the_defaults() {
@@ -305,4 +306,63 @@ fn default_engine_settings_are_the_documented_values() {
     assert_eq!(settings.max_incidents, 2_000_000);
     assert_eq!(settings.max_silence_millis, DAY);
     assert_eq!(settings.posture_weights, [1.0; 5]);
+}
+
+#[test]
+fn inputs_name_their_format_and_keying_and_each_topic_once() {
+    let config = Config::from_toml(
+        r#"
+        [[inputs]]
+        topic = "sentinel.incidents"
+        format = "sentinel"
+
+        [[inputs]]
+        topic = "edr.alerts"
+        format = "ECS"
+        keyed_by_incident = true
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.inputs,
+        vec![
+            InputConfig {
+                topic: "sentinel.incidents".into(),
+                format: Format::Sentinel,
+                keyed_by_incident: false,
+            },
+            InputConfig {
+                topic: "edr.alerts".into(),
+                format: Format::Ecs,
+                keyed_by_incident: true,
+            },
+        ]
+    );
+    assert!(config.repartitions());
+    assert_eq!(config.repartition_topic(), "socmetrics.repartition");
+    let shown = config.to_redacted_toml();
+    assert!(
+        shown.contains("[[inputs]]\ntopic = \"sentinel.incidents\"\nformat = \"sentinel\"\nkeyed_by_incident = false"),
+        "{shown}"
+    );
+
+    let error = Config::from_toml("[[inputs]]\ntopic = \"x\"\nformat = \"qradar\"\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid config: key `inputs[0].format`: unknown format `qradar`: expected one of \
+         native, ocsf, sentinel, ecs, splunk, thehive, wazuh"
+    );
+    let error = Config::from_toml(
+        "[[inputs]]\ntopic = \"soc.alerts\"\n[[inputs]]\ntopic = \"socmetrics.state\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        error,
+        "invalid config:\n  key `inputs[0].topic`: `soc.alerts` is already an input (each topic \
+         is read once, in one format)\n  key `inputs[1].topic`: must differ from topics.state \
+         and topics.repartition"
+    );
 }

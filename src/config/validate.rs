@@ -87,10 +87,40 @@ fn topics(config: &Config, problems: &mut Problems) {
         "topics.state",
         "must be a Kafka topic name (set it, or a kafka.group_id that makes one)",
     );
+    problems.require(
+        !config.repartitions() || valid_topic(&config.repartition_topic()),
+        "topics.repartition",
+        "must be a Kafka topic name (set it, or a kafka.group_id that makes one)",
+    );
+    let mut seen: BTreeSet<&str> = [
+        topics.alerts.as_str(),
+        topics.cases.as_str(),
+        topics.inventory.as_str(),
+        topics.telemetry.as_str(),
+    ]
+    .into();
+    let internal = [config.state_topic(), config.repartition_topic()];
+    for (n, input) in config.inputs.iter().enumerate() {
+        let key = format!("inputs[{n}].topic");
+        problems.require(valid_topic(&input.topic), &key, TOPIC_NAME);
+        problems.require(
+            seen.insert(input.topic.as_str()),
+            &key,
+            &format!(
+                "`{}` is already an input (each topic is read once, in one format)",
+                input.topic
+            ),
+        );
+        problems.require(
+            !internal.contains(&input.topic),
+            &key,
+            "must differ from topics.state and topics.repartition",
+        );
+    }
     if let Some(topic) = topics.dead_letter() {
         problems.require(valid_topic(topic), "topics.dead_letter", TOPIC_NAME);
         problems.require(
-            topic != topics.alerts && topic != topics.cases,
+            !seen.contains(topic) && !internal.iter().any(|t| t == topic),
             "topics.dead_letter",
             "must differ from the input topics",
         );

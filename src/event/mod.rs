@@ -40,6 +40,18 @@ impl Event<'_> {
         }
     }
 
+    /// The key that brings the event to its incident's partition: the incident id, or for an
+    /// alert naming none its alert id (its dedupe key); an asset's id for coverage events.
+    pub fn partition_key(&self) -> &str {
+        match self {
+            Event::Alert(alert) => alert.incident_id.as_deref().unwrap_or(&alert.alert_id),
+            Event::Case(case) => &case.incident_id,
+            Event::Inventory(asset) => &asset.asset_id,
+            Event::AssetRemoved(asset_id) => asset_id,
+            Event::Telemetry(beat) => &beat.asset_id,
+        }
+    }
+
     /// Every event time the event carries, by field name: what can move a clock or be stored
     /// (the bound of `limits.max_clock_ahead` applies to each).
     pub fn times(&self) -> impl Iterator<Item = (&'static str, EventTime)> {

@@ -28,7 +28,7 @@ use std::fmt;
 use smallvec::SmallVec;
 
 use crate::event::{Event, EventTime};
-use crate::source::Record;
+use crate::source::{Record, TopicRole};
 
 /// The events of one record: one inline (the common case, no allocation), more on the heap.
 pub type Events<'a> = SmallVec<[Event<'a>; 1]>;
@@ -148,17 +148,41 @@ impl SkipReason {
     }
 }
 
-/// Decodes one record of `format`: its events, or why it has none. `not_after` is the latest
-/// event time accepted: the wall clock plus `limits.max_clock_ahead`.
+/// How an input's records are read: its format, and for a native topic of a role, the role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decoder {
+    /// `topics.alerts`, `topics.cases`…: the role says which event a native record holds.
+    Native(TopicRole),
+    /// Native alerts and case events on one topic (an `[[inputs]]` topic of format `native`,
+    /// the repartition topic): told apart by their fields.
+    NativeAny,
+    Vendor(Format),
+}
+
+impl Decoder {
+    /// The decoder of an `[[inputs]]` topic of `format`.
+    pub fn of_input(format: Format) -> Self {
+        match format {
+            Format::Native => Decoder::NativeAny,
+            vendor => Decoder::Vendor(vendor),
+        }
+    }
+}
+
+/// Decodes one record: its events, or why it has none. `not_after` is the latest event time
+/// accepted: the wall clock plus `limits.max_clock_ahead`.
 pub fn decode<'a>(
-    format: Format,
+    decoder: Decoder,
     record: &Record<'a>,
     limits: guard::Limits,
     not_after: EventTime,
 ) -> Result<Events<'a>, Refusal> {
-    let events = match format {
-        Format::Native => native::decode(record, limits)?,
-        vendor => decode_text(vendor, guard::check(record.payload, limits)?)?,
+    let events = match decoder {
+        Decoder::Native(role) => native::decode(record, role, limits)?,
+        Decoder::NativeAny => {
+            Events::from_buf([native::decode_any(guard::check(record.payload, limits)?)?])
+        }
+        Decoder::Vendor(format) => decode_text(format, guard::check(record.payload, limits)?)?,
     };
     within_clock(&events, not_after)?;
     Ok(events)
@@ -304,7 +328,6 @@ impl fmt::Display for Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::TopicRole;
 
     /// 2026-12-01T20:34:12.561Z: the moment finding 2's record meant, in milliseconds.
     const WALL: i64 = 1_796_157_252_561;
@@ -316,7 +339,12 @@ mod tests {
             max_depth: 8,
         };
         let record = Record::new("topic", role, 0, Some(text.as_bytes()));
-        match decode(Format::Native, &record, limits, EventTime(WALL + HOUR)) {
+        match decode(
+            Decoder::Native(role),
+            &record,
+            limits,
+            EventTime(WALL + HOUR),
+        ) {
             Ok(events) => Ok(events.len()),
             Err(Refusal::Reject(rejection)) => Err((rejection.reason, rejection.detail)),
             Err(Refusal::Skip(reason)) => panic!("native skipped a record: {reason:?}"),

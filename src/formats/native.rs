@@ -14,8 +14,12 @@ use crate::source::{Record, TopicRole};
 
 /// One native record: the event its topic's role holds. A tombstone on the compacted inventory
 /// (no value) removes the asset named by its key.
-pub fn decode<'a>(record: &Record<'a>, limits: guard::Limits) -> Result<Events<'a>, Rejection> {
-    if record.role == TopicRole::Inventory && record.payload.is_none_or(<[u8]>::is_empty) {
+pub fn decode<'a>(
+    record: &Record<'a>,
+    role: TopicRole,
+    limits: guard::Limits,
+) -> Result<Events<'a>, Rejection> {
+    if role == TopicRole::Inventory && record.payload.is_none_or(<[u8]>::is_empty) {
         return match record
             .key
             .and_then(|k| std::str::from_utf8(k).ok())
@@ -31,7 +35,7 @@ pub fn decode<'a>(record: &Record<'a>, limits: guard::Limits) -> Result<Events<'
         };
     }
     let text = guard::check(record.payload, limits)?;
-    let event = match record.role {
+    let event = match role {
         TopicRole::Alerts => Event::Alert(decode_alert(text)?),
         TopicRole::Cases => Event::Case(decode_case(text)?),
         TopicRole::Inventory => Event::Inventory(decode_inventory(text)?),

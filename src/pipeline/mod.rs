@@ -18,8 +18,8 @@ use crate::engine::card::IncidentCard;
 use crate::engine::state::StateRecord;
 use crate::engine::{Applied, Change, Effect, Engine, Scorecard};
 use crate::event::EventTime;
-use crate::formats::{self, Format, Refusal, RejectReason, Rejection};
-use crate::source::{Record, TopicRole};
+use crate::formats::{self, Refusal, RejectReason, Rejection, encode};
+use crate::source::{Inputs, Record};
 
 /// What became of one record.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +30,17 @@ pub enum Outcome {
     /// The record held no event its format makes anything of.
     Skipped,
     Rejected(Rejection),
+    /// Its events go to the repartition topic (its input is not keyed by incident): they are
+    /// applied when they come back from there, keyed by incident.
+    Forwarded,
+}
+
+/// An event on its way to the repartition topic: keyed by incident id (an alert naming no
+/// incident by its alert id), as native JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forward {
+    pub key: String,
+    pub payload: String,
 }
 
 /// What a batch of records came to.
@@ -41,6 +52,8 @@ pub struct Batch {
     pub offsets: Vec<(String, i32, i64)>,
     /// The changelog records of everything the batch changed (empty unless durable).
     pub changes: Vec<StateRecord>,
+    /// Events for the repartition topic: the offsets are stored only once they are acknowledged.
+    pub forwards: Vec<Forward>,
 }
 
 /// What `/metrics` shows: the scorecard and the pipeline's health at one instant.
@@ -57,10 +70,10 @@ pub struct Snapshot {
 pub struct Pipeline {
     engine: Engine,
     clock: Clock,
-    /// Indexed by [`TopicRole::index`].
+    /// The inputs, by slot ([`Record::input`]).
+    inputs: Inputs,
+    /// Indexed by input slot.
     health: Vec<TopicHealth>,
-    /// The format of each role's topic.
-    formats: [Format; TopicRole::ALL.len()],
     limits: formats::guard::Limits,
     /// `limits.max_incidents`, for the log line when the cap bites.
     max_incidents: usize,
@@ -77,14 +90,14 @@ impl Pipeline {
         Self {
             engine: Engine::new(config.engine_settings()),
             clock: Clock::new(config.clock.mode),
-            health: TopicRole::ALL
+            inputs: Inputs::of(config),
+            health: Inputs::of(config)
                 .iter()
-                .map(|role| TopicHealth {
-                    topic: role.topic(config).to_owned(),
+                .map(|input| TopicHealth {
+                    topic: input.topic.clone(),
                     ..TopicHealth::default()
                 })
                 .collect(),
-            formats: [Format::Native; TopicRole::ALL.len()],
             limits: formats::guard::Limits {
                 max_record_bytes: config.limits.max_record_bytes,
                 max_depth: config.limits.max_depth,
@@ -105,6 +118,7 @@ impl Pipeline {
     #[must_use = "a batch's changes must reach the changelog before its offsets are stored"]
     pub fn apply_batch(&mut self, records: &[Record<'_>], wall: EventTime) -> Batch {
         let mut changes = Vec::new();
+        let mut forwards = Vec::new();
         // (topic, partition, last offset): few partitions per batch, records mostly grouped.
         let mut offsets: Vec<(&str, i32, i64)> = Vec::new();
         let outcomes = records
@@ -120,7 +134,7 @@ impl Pipeline {
                     Some(last) => last.2 = last.2.max(record.offset),
                     None => offsets.push((record.topic, record.partition, record.offset)),
                 }
-                self.take(record, wall, &mut changes)
+                self.take(record, wall, &mut changes, &mut forwards)
             })
             .collect();
         offsets.sort_unstable();
@@ -135,14 +149,42 @@ impl Pipeline {
             } else {
                 self.engine.state_records(&changes)
             },
+            forwards,
         }
+    }
+
+    /// Applies a batch and then, at once, the events it forwarded, as if they had come back
+    /// from the repartition topic: for inputs outside Kafka (the demo, files), where one
+    /// process holds the whole state. The forwards' outcomes are counted on the repartition
+    /// topic's health, as through Kafka.
+    pub fn apply_local(&mut self, records: &[Record<'_>], wall: EventTime) -> Batch {
+        let mut batch = self.apply_batch(records, wall);
+        if let Some(slot) = self.inputs.repartition()
+            && !batch.forwards.is_empty()
+        {
+            let forwards = std::mem::take(&mut batch.forwards);
+            let topic = self.inputs.get(slot).topic.clone();
+            let again: Vec<Record<'_>> = forwards
+                .iter()
+                .enumerate()
+                .map(|(n, f)| Record::of_input(&topic, slot, n as i64, Some(f.payload.as_bytes())))
+                .collect();
+            let back = self.apply_batch(&again, wall);
+            batch.changes.extend(back.changes);
+        }
+        batch
+    }
+
+    /// The inputs this pipeline reads, by slot.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
     }
 
     /// Takes one record outside a batch (tests, and pipelines that are not durable): what
     /// became of it. Its state changes are not reported: a durable caller uses
     /// [`Pipeline::apply_batch`].
     pub fn step(&mut self, record: &Record<'_>, wall: EventTime) -> Outcome {
-        self.take(record, wall, &mut Vec::new())
+        self.take(record, wall, &mut Vec::new(), &mut Vec::new())
     }
 
     /// The latest event time a record may carry at wall clock `wall`, in either clock mode.
@@ -151,12 +193,20 @@ impl Pipeline {
     }
 
     /// Decodes one record, applies its events, counts what came of them.
-    fn take(&mut self, record: &Record<'_>, wall: EventTime, changes: &mut Vec<Change>) -> Outcome {
-        let slot = record.role.index();
+    fn take(
+        &mut self,
+        record: &Record<'_>,
+        wall: EventTime,
+        changes: &mut Vec<Change>,
+        forwards: &mut Vec<Forward>,
+    ) -> Outcome {
+        let slot = usize::from(record.input).min(self.health.len() - 1);
+        let input = self.inputs.get(record.input);
+        let (decoder, keyed) = (input.decoder, input.keyed);
         self.health[slot].consumed += 1;
         self.changed_since_card = true;
         let not_after = self.not_after(wall);
-        let events = match formats::decode(self.formats[slot], record, self.limits, not_after) {
+        let events = match formats::decode(decoder, record, self.limits, not_after) {
             Ok(events) => events,
             Err(Refusal::Reject(rejection)) => {
                 self.health[slot].rejected[rejection.reason.index()] += 1;
@@ -167,6 +217,17 @@ impl Pipeline {
                 return Outcome::Skipped;
             }
         };
+        if !keyed {
+            let health = &mut self.health[slot];
+            for event in &events {
+                health.last_event = health.last_event.max(event.time());
+                forwards.push(Forward {
+                    key: event.partition_key().to_owned(),
+                    payload: encode::to_line(event),
+                });
+            }
+            return Outcome::Forwarded;
+        }
         let mut outcome = Outcome::Skipped;
         for event in &events {
             if let Some(at) = event.time() {
@@ -284,5 +345,7 @@ impl Pipeline {
     }
 }
 
+#[cfg(test)]
+mod forward_tests;
 #[cfg(test)]
 mod tests;

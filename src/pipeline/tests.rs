@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::ClockMode;
+use crate::source::TopicRole;
 
 const HOUR: i64 = 3_600_000;
 /// The wall clock of these tests: 2026-12-01T20:34:12.561Z, the moment finding 2's

@@ -56,6 +56,62 @@ pub fn partition_counts(
         .collect())
 }
 
+/// Creates the repartition topic when missing (`partitions` partitions, deleted after
+/// `retention.ms` = 7 days like any input) and checks its partition count when present.
+pub async fn ensure_repartition_topic(
+    config: &Config,
+    partitions: usize,
+) -> Result<(), SourceError> {
+    let topic = config.repartition_topic();
+    let existing = partition_counts(config, &[&topic])?;
+    match existing.first().and_then(|(_, count)| *count) {
+        None => {
+            let new = NewTopic::new(
+                &topic,
+                i32::try_from(partitions).unwrap_or(i32::MAX),
+                TopicReplication::Fixed(-1),
+            )
+            .set("cleanup.policy", "delete")
+            .set("retention.ms", "604800000");
+            create(config, new, "repartition").await?;
+            tracing::info!(topic, partitions, "repartition topic created");
+            Ok(())
+        }
+        Some(count) if count != partitions => Err(SourceError::Topics(format!(
+            "repartition topic {topic} has {count} partitions but topics.alerts has \
+             {partitions}: it must be partitioned like the inputs keyed by incident. Set \
+             topics.repartition to a new topic (it is created with {partitions} partitions)"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Creates one topic; one that exists already (another instance was first) is fine.
+async fn create(config: &Config, new: NewTopic<'_>, what: &str) -> Result<(), SourceError> {
+    let admin: AdminClient<DefaultClientContext> =
+        super::consumer::create(&client_config(config)?, "admin client", config)?;
+    let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
+    let topic = new.name.to_owned();
+    let results = admin
+        .create_topics(&[new], &options)
+        .await
+        .map_err(|source| SourceError::Admin {
+            what: format!("create the {what} topic {topic}"),
+            source,
+        })?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => {
+                return Err(SourceError::Changelog(format!(
+                    "cannot create {topic}: {code}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Creates the changelog topic when missing (compacted, `partitions` partitions) and checks
 /// it when present.
 pub async fn ensure_topic(
@@ -74,23 +130,7 @@ pub async fn ensure_topic(
                 .set("cleanup.policy", "compact")
                 .set("min.compaction.lag.ms", "0")
                 .set("segment.ms", "3600000");
-            let results = admin
-                .create_topics(&[new], &options)
-                .await
-                .map_err(|source| SourceError::Admin {
-                    what: format!("create the changelog topic {topic}"),
-                    source,
-                })?;
-            for result in results {
-                match result {
-                    Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                    Err((_, code)) => {
-                        return Err(SourceError::Changelog(format!(
-                            "cannot create {topic}: {code}"
-                        )));
-                    }
-                }
-            }
+            create(config, new, "changelog").await?;
             tracing::info!(topic, partitions, "changelog topic created (compacted)");
             Ok(())
         }

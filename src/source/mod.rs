@@ -5,9 +5,12 @@ pub mod changelog;
 pub mod consumer;
 pub mod dead_letter;
 pub mod global;
+mod inputs;
 mod record;
+pub mod repartition;
 pub mod topics;
 
+pub use inputs::{Input, Inputs};
 pub use record::{Record, TopicRole};
 
 /// Why the Kafka edge cannot start.

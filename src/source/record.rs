@@ -49,7 +49,9 @@ impl TopicRole {
 #[derive(Clone, Copy)]
 pub struct Record<'a> {
     pub topic: &'a str,
-    pub role: TopicRole,
+    /// The slot of its input ([`super::Inputs`]): a native role's index, an `[[inputs]]`
+    /// topic's, or the repartition topic's.
+    pub input: u16,
     /// The input partition, which is also the state partition its events belong to.
     pub partition: i32,
     /// Position in the partition (a file's line number, the simulator's sequence number).
@@ -62,11 +64,16 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// A record without headers, at partition 0 (files, the simulator, tests).
+    /// A record of a native topic without headers, at partition 0 (files, the simulator, tests).
     pub fn new(topic: &'a str, role: TopicRole, offset: i64, payload: Option<&'a [u8]>) -> Self {
+        Self::of_input(topic, role.index() as u16, offset, payload)
+    }
+
+    /// A record of the input in `slot`, without headers, at partition 0.
+    pub fn of_input(topic: &'a str, input: u16, offset: i64, payload: Option<&'a [u8]>) -> Self {
         Self {
             topic,
-            role,
+            input,
             partition: 0,
             offset,
             key: None,
@@ -100,17 +107,17 @@ impl std::fmt::Display for Record<'_> {
 impl<'a> Record<'a> {
     /// The record of a Kafka message of a configured input topic.
     pub fn of_message(
-        config: &Config,
+        inputs: &super::Inputs,
         message: &'a rdkafka::message::BorrowedMessage<'_>,
     ) -> Option<Self> {
         let topic = message.topic();
-        let Some(role) = TopicRole::of(config, topic) else {
+        let Some(input) = inputs.slot(topic) else {
             tracing::warn!(topic, "record of a topic no input names: skipped");
             return None;
         };
         Some(Record {
             topic,
-            role,
+            input,
             partition: message.partition(),
             offset: message.offset(),
             key: message.key(),

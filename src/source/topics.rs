@@ -34,3 +34,34 @@ pub fn check_inputs(config: &Config) -> Result<usize, SourceError> {
         (Some(a), Some(_)) => Ok(a),
     }
 }
+
+/// The `[[inputs]]` topics: each must exist, and one keyed by incident must be partitioned
+/// like `topics.alerts` (`partitions`), or its incidents would not meet their other events.
+pub fn check_declared_inputs(config: &Config, partitions: usize) -> Result<(), SourceError> {
+    if config.inputs.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = config.inputs.iter().map(|i| i.topic.as_str()).collect();
+    let counts = changelog::partition_counts(config, &names)?;
+    for (n, (input, (_, count))) in config.inputs.iter().zip(&counts).enumerate() {
+        match count {
+            None => {
+                return Err(SourceError::MissingTopic(format!(
+                    "inputs[{n}].topic = {} does not exist (yet)",
+                    input.topic
+                )));
+            }
+            Some(count) if input.keyed_by_incident && *count != partitions => {
+                return Err(SourceError::Topics(format!(
+                    "inputs[{n}].topic = {} is declared keyed_by_incident but has {count} \
+                     partitions and topics.alerts = {} has {partitions}: its incidents would not \
+                     meet their other events. Set keyed_by_incident = false (its events then go \
+                     through the repartition topic) or repartition it like topics.alerts",
+                    input.topic, config.topics.alerts
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
