@@ -44,8 +44,11 @@ fn detection<'a>(record: &Value) -> Result<Events<'a>, Refusal> {
         detected_at,
         occurred_at: first_time(record, &["finding_info.first_seen_time", "start_time"])?,
         source: source(record)?.into(),
-        rule: fields::first_text(record, &["finding_info.title", "finding_info.analytic.name"])
-            .map(owned),
+        rule: fields::first_text(
+            record,
+            &["finding_info.title", "finding_info.analytic.name"],
+        )
+        .map(owned),
         severity: severity(record)?.unwrap_or(Severity::Informational),
         incident_id: None,
         asset: asset(record).map(owned),
@@ -74,8 +77,11 @@ fn incident<'a>(record: &Value) -> Result<Events<'a>, Refusal> {
             None => priority(record)?,
         },
         tier: None,
-        assignee: fields::first_text(record, &["assignee.name", "assignee.email_addr", "assignee.uid"])
-            .map(owned),
+        assignee: fields::first_text(
+            record,
+            &["assignee.name", "assignee.email_addr", "assignee.uid"],
+        )
+        .map(owned),
         disposition: verdict(record)?,
         detection: None,
         occurred_at: incident_occurred(record)?,
@@ -250,9 +256,9 @@ fn first_time(record: &Value, paths: &[&str]) -> Result<Option<EventTime>, Rejec
 /// nanoseconds are recognised by magnitude), else its `_dt` sibling (RFC 3339).
 fn time_of(record: &Value, path: &str) -> Result<Option<EventTime>, Rejection> {
     if let Some(number) = fields::get(record, path).and_then(Value::as_f64) {
-        return epoch(number)
-            .map(Some)
-            .ok_or_else(|| Rejection::bad_value(format!("`{path}` = {number} is not a timestamp")));
+        return epoch(number).map(Some).ok_or_else(|| {
+            Rejection::bad_value(format!("`{path}` = {number} is not a timestamp"))
+        });
     }
     if let Some(at) = fields::time_at(record, path)? {
         return Ok(Some(at));

@@ -104,7 +104,11 @@ fn detection_falls_back_to_time_dt_and_resources_and_the_analytic_name() {
         "start_time":1759319400}"#,
     );
     assert_eq!(got.detected_at, EventTime(T0));
-    assert_eq!(got.occurred_at, Some(EventTime(T0 - 10 * MINUTE)), "epoch seconds");
+    assert_eq!(
+        got.occurred_at,
+        Some(EventTime(T0 - 10 * MINUTE)),
+        "epoch seconds"
+    );
     assert_eq!(got.severity, Severity::Critical, "Fatal is critical");
     assert_eq!(got.rule.as_deref(), Some("Impossible travel"));
     assert_eq!(got.asset.as_deref(), Some("i-0abc"));
@@ -130,9 +134,18 @@ fn unknown_and_other_severities() {
         .severity
     };
     assert_eq!(with(r#""severity_id":0"#), Severity::Informational);
-    assert_eq!(with(r#""severity_id":99,"severity":"Severe""#), Severity::High);
-    assert_eq!(with(r#""severity_id":99,"severity":"Fatal""#), Severity::Critical);
-    assert_eq!(with(r#""severity_id":99,"severity":"whatever""#), Severity::Informational);
+    assert_eq!(
+        with(r#""severity_id":99,"severity":"Severe""#),
+        Severity::High
+    );
+    assert_eq!(
+        with(r#""severity_id":99,"severity":"Fatal""#),
+        Severity::Critical
+    );
+    assert_eq!(
+        with(r#""severity_id":99,"severity":"whatever""#),
+        Severity::Informational
+    );
     assert_eq!(with(r#""severity":"Medium""#), Severity::Medium);
 }
 
@@ -150,7 +163,9 @@ fn threat_intel_is_a_reputation_or_intel_enrichment_not_a_location() {
     assert!(with(
         r#""enrichments":[{"name":"ip","value":"1.2.3.4","type":"Threat Intel","data":{}}]"#
     ));
-    assert!(with(r#""observables":[{"name":"ip","type_id":2,"reputation":{"score_id":8}}]"#));
+    assert!(with(
+        r#""observables":[{"name":"ip","type_id":2,"reputation":{"score_id":8}}]"#
+    ));
     assert!(with(r#""osint":[{"type_id":1,"value":"evil.example"}]"#));
 }
 
@@ -169,9 +184,21 @@ fn is_alert_false_is_skipped_and_other_classes_are_unhandled() {
 #[test]
 fn missing_and_bad_fields_are_rejected_by_their_ocsf_names() {
     let cases = [
-        (r#"{"activity_id":1}"#, RejectReason::MissingField, "`class_uid`"),
-        (r#"{"class_uid":"Detection"}"#, RejectReason::BadValue, "`class_uid`"),
-        (r#"{"class_uid":2004,"time":1}"#, RejectReason::MissingField, "`finding_info.uid`"),
+        (
+            r#"{"activity_id":1}"#,
+            RejectReason::MissingField,
+            "`class_uid`",
+        ),
+        (
+            r#"{"class_uid":"Detection"}"#,
+            RejectReason::BadValue,
+            "`class_uid`",
+        ),
+        (
+            r#"{"class_uid":2004,"time":1}"#,
+            RejectReason::MissingField,
+            "`finding_info.uid`",
+        ),
         (
             r#"{"class_uid":2004,"finding_info":{"uid":"f"},"metadata":{"product":{"name":"x"}}}"#,
             RejectReason::MissingField,
@@ -242,7 +269,10 @@ fn an_incident_created_in_progress_is_new_and_in_progress_at_its_time() {
         threat_intel: Some(true),
         tenant: Some("acme".into()),
     };
-    assert_eq!(got, vec![expected(Status::New), expected(Status::InProgress)]);
+    assert_eq!(
+        got,
+        vec![expected(Status::New), expected(Status::InProgress)]
+    );
 }
 
 #[test]
@@ -254,7 +284,11 @@ fn incident_statuses_and_verdicts() {
             .collect::<Vec<_>>()
     };
     assert_eq!(status(r#""status_id":1"#), vec![(Status::New, None)]);
-    assert_eq!(status(r#""status_id":3"#), vec![(Status::InProgress, None)], "On Hold");
+    assert_eq!(
+        status(r#""status_id":3"#),
+        vec![(Status::InProgress, None)],
+        "On Hold"
+    );
     assert_eq!(
         status(r#""status_id":4,"verdict_id":1"#),
         vec![(Status::Resolved, Some(Disposition::FalsePositive))]
@@ -276,7 +310,9 @@ fn incident_statuses_and_verdicts() {
         refusal(&incident(r#""activity_id":2,"status_id":0"#)),
         Refusal::Skip(SkipReason::NoChange)
     );
-    let created_unknown = cases(&incident(r#""activity_id":1,"status_id":99,"status":"Triage""#));
+    let created_unknown = cases(&incident(
+        r#""activity_id":1,"status_id":99,"status":"Triage""#,
+    ));
     assert_eq!(created_unknown.len(), 1);
     assert_eq!(created_unknown[0].status, Status::New);
 }

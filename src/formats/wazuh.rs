@@ -39,7 +39,8 @@ pub fn decode(text: &str) -> Result<Events<'_>, Refusal> {
 /// attacks, "bad word" matches), 8–11 may be relevant (first time seen, invalid source,
 /// multiple errors, integrity warnings), 12–14 high importance events, 15–16 severe attacks.
 fn severity(record: &Value) -> Result<Severity, Rejection> {
-    let found = fields::get(record, "rule.level").ok_or_else(|| Rejection::missing("rule.level"))?;
+    let found =
+        fields::get(record, "rule.level").ok_or_else(|| Rejection::missing("rule.level"))?;
     Ok(match fields::integer(record, "rule.level") {
         Some(0..=3) => Severity::Informational,
         Some(4..=7) => Severity::Low,

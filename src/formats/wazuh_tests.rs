@@ -68,7 +68,11 @@ fn levels_are_banded_by_the_rules_classification() {
             assert_eq!(level(&n.to_string()), Ok(severity), "level {n}");
         }
     }
-    assert_eq!(level(r#""10""#), Ok(Severity::Medium), "a level written as a string");
+    assert_eq!(
+        level(r#""10""#),
+        Ok(Severity::Medium),
+        "a level written as a string"
+    );
     for bad in ["17", "-1", r#""high""#] {
         assert!(
             matches!(level(bad), Err(Refusal::Reject(ref r)) if r.reason == RejectReason::BadValue),
@@ -93,9 +97,19 @@ fn occurred_at_is_the_events_own_time_only_with_a_zone() {
         );
         alert(&text).occurred_at.map(EventTime::millis)
     };
-    assert_eq!(with_data("2023-01-10T10:02:23.123456+0000"), Some(1_673_344_943_123));
-    assert_eq!(with_data("2023-01-10T12:02:23+02:00"), Some(1_673_344_943_000));
-    assert_eq!(with_data("2023-01-10 10:02:23"), None, "no zone: not guessed");
+    assert_eq!(
+        with_data("2023-01-10T10:02:23.123456+0000"),
+        Some(1_673_344_943_123)
+    );
+    assert_eq!(
+        with_data("2023-01-10T12:02:23+02:00"),
+        Some(1_673_344_943_000)
+    );
+    assert_eq!(
+        with_data("2023-01-10 10:02:23"),
+        None,
+        "no zone: not guessed"
+    );
     assert_eq!(with_data("Jan 10 10:02:23"), None);
     assert_eq!(with_data("1673344943"), None);
 }
@@ -111,8 +125,12 @@ fn threat_intel_comes_from_virustotal_found_or_a_misp_match() {
     assert!(with(r#"{"virustotal":{"found":"1","malicious":"0"}}"#));
     assert!(!with(r#"{"virustotal":{"found":"0"}}"#));
     assert!(!with(r#"{"virustotal":{"error":"403"}}"#));
-    assert!(with(r#"{"integration":"misp","misp":{"event_id":"1","value":"1.2.3.4"}}"#));
-    assert!(!with(r#"{"integration":"misp","misp":{"error":"Connection Error to MISP API"}}"#));
+    assert!(with(
+        r#"{"integration":"misp","misp":{"event_id":"1","value":"1.2.3.4"}}"#
+    ));
+    assert!(!with(
+        r#"{"integration":"misp","misp":{"error":"Connection Error to MISP API"}}"#
+    ));
 }
 
 #[test]
@@ -127,7 +145,11 @@ fn a_record_without_a_rule_is_unhandled_and_missing_fields_are_named() {
             RejectReason::MissingField,
             "`id`",
         ),
-        (r#"{"id":"a","rule":{"level":3}}"#, RejectReason::MissingField, "`timestamp`"),
+        (
+            r#"{"id":"a","rule":{"level":3}}"#,
+            RejectReason::MissingField,
+            "`timestamp`",
+        ),
         (
             r#"{"id":"a","timestamp":"17/11/2022","rule":{"level":3}}"#,
             RejectReason::BadValue,
