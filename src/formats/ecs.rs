@@ -1,6 +1,6 @@
 //! The `ecs` adapter: Elastic Security alerts (8.x `kibana.alert.*` documents of
 //! `.alerts-security.alerts-*`), whose fields come nested, dotted or both in one document.
-//! docs/formats/ecs.md is the mapping field by field.
+//! docs/formats.md (section `ecs`) is the mapping field by field.
 //!
 //! Invariants: one alert document is one alert, never a case event: its
 //! `kibana.alert.workflow_status` is the alert's own triage state, not an incident lifecycle.

@@ -1,6 +1,6 @@
 //! The `ocsf` adapter: OCSF Detection Findings (class 2004) become alerts, Incident Findings
 //! (class 2005) become case events; every other class is skipped as unhandled (PRODUCT.md §6).
-//! docs/formats/ocsf.md is the mapping, field by field, with the schema pages it follows.
+//! docs/formats.md (section `ocsf`) is the mapping, field by field, with the schema pages it follows.
 //!
 //! Invariants: an Incident Finding is a snapshot, so its events carry no `event_id` and sit at
 //! the record's `time` (the activity's time), never earlier; a Detection Finding's alert is

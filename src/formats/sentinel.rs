@@ -1,6 +1,6 @@
 //! The `sentinel` adapter: Microsoft Sentinel `SecurityAlert` and `SecurityIncident` records, in
 //! the Log Analytics column form (`Type`, `TimeGenerated`, `IncidentName`…) and in the ARM/REST
-//! resource form (`name`, `type`/`kind`, `properties.*`). docs/formats/sentinel.md is the
+//! resource form (`name`, `type`/`kind`, `properties.*`). docs/formats.md (section `sentinel`) is the
 //! mapping field by field.
 //!
 //! Invariants: a SecurityAlert row is one alert and never names an incident; a SecurityIncident

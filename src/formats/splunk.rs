@@ -10,7 +10,7 @@
 //! and no later status, since stamping a status at the detection time would invent the time
 //! it was reached. A review row is a case event at its `time`. Every value may be a string
 //! (numbers and epoch times too) and multivalue fields are arrays: the first value is read.
-//! docs/formats/splunk.md is the mapping's contract.
+//! docs/formats.md (section `splunk`) is the mapping's contract.
 
 use std::borrow::Cow;
 

@@ -10,7 +10,7 @@
 //! and also restates `new` at `createdAt` so a lost creation message costs nothing. An
 //! update that sets `Open` is a reopen: an update can only set Open from Resolved. Alerts
 //! are alerts only, naming a case once imported into one (PRODUCT.md §6). Tasks,
-//! observables, logs and jobs are skipped. docs/formats/thehive.md is the mapping's contract.
+//! observables, logs and jobs are skipped. docs/formats.md (section `thehive`) is the mapping's contract.
 
 use std::borrow::Cow;
 

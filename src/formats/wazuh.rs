@@ -1,6 +1,6 @@
 //! The `wazuh` adapter: one line of a Wazuh manager's `alerts.json` (the Wazuh 4.x alert
 //! document, also as indexed in `wazuh-alerts-*`) becomes one alert (PRODUCT.md §6: Wazuh
-//! alerts are alerts only; `source` is `wazuh`). docs/formats/wazuh.md is the mapping.
+//! alerts are alerts only; `source` is `wazuh`). docs/formats.md (section `wazuh`) is the mapping.
 //!
 //! Invariants: `rule.level` (0–16) is banded into the native severities as the Wazuh rules
 //! classification describes the levels; `timestamp` (the manager's alert time, `+0200`-style
