@@ -338,3 +338,93 @@ fn a_batch_says_what_each_record_came_to_which_offsets_it_covers_and_what_to_mak
     // Nothing left behind: the next batch reports only its own changes.
     assert!(p.apply_batch(&[], wall).changes.is_empty());
 }
+
+#[test]
+fn extreme_event_times_saturate_durations() {
+    use crate::engine::incident::{Incident, Span};
+    use crate::engine::key::IncidentKey;
+    use crate::engine::state::{self, Names};
+    use crate::event::Severity;
+
+    // The widest a decoded record can make a duration: detected at the epoch, resolved at the
+    // last millisecond before `NEVER`, and an occurred_at as late (the reverse order), accepted
+    // because the wall clock is as late too.
+    let last = i64::MAX - 1;
+    let mut p = pipeline(ClockMode::Event);
+    let wall = EventTime(i64::MAX);
+    let alert = format!(
+        r#"{{"alert_id":"a","incident_id":"I","detected_at":0,"occurred_at":{last},"source":"edr","severity":"high"}}"#
+    );
+    let case = format!(
+        r#"{{"incident_id":"I","at":{last},"status":"resolved","disposition":"true_positive"}}"#
+    );
+    for (role, text) in [(TopicRole::Alerts, &alert), (TopicRole::Cases, &case)] {
+        assert_eq!(
+            step(&mut p, role, Some(text.as_bytes()), wall),
+            Outcome::Applied(Effect::Counted)
+        );
+    }
+    let snapshot = p.fresh_snapshot(wall);
+    let card = &snapshot.scorecard.incidents;
+    let high = Severity::High.index();
+    let durations = &card.counters.durations;
+    // occurred → detected is −(i64::MAX − 1): clock skew, observed as 0.
+    let detect = &durations[Span::Detect.index()][high];
+    assert_eq!((detect.count, detect.sum_millis), (1, 0));
+    for span in [Span::Acknowledge, Span::Contain, Span::Resolve] {
+        let cumulative = &durations[span.index()][high];
+        assert_eq!(
+            (cumulative.count, cumulative.sum_millis),
+            (1, last as u64),
+            "{span:?}"
+        );
+    }
+    let dwell = &durations[Span::Dwell.index()][high];
+    assert_eq!((dwell.count, dwell.sum_millis), (1, 0));
+    // The skew is the alert's: it alone gave both ends of occurred → detected.
+    let skewed =
+        |role: TopicRole| snapshot.topics[role.index()].rejected[RejectReason::ClockSkew.index()];
+    assert_eq!(
+        (skewed(TopicRole::Alerts), skewed(TopicRole::Cases)),
+        (1, 0)
+    );
+    // The 24h window holds the resolution: its span sums are exact, not wrapped.
+    let day = card.per_window.last().expect("a 24h window");
+    let resolve = day.spans[Span::Resolve.index()][high];
+    assert_eq!((resolve.count, resolve.sum_millis), (1, i128::from(last)));
+
+    // A changelog record can hold any i64 (an older version, a bug, a stranger wrote it):
+    // detected at i64::MIN and resolved at i64::MAX − 1 is a difference no i64 holds. It is
+    // no duration (nothing observed), and the modelled cost saturates to i64::MAX hours' worth.
+    let mut incident = Incident::new();
+    incident.detected = i64::MIN;
+    incident.acknowledged = i64::MIN;
+    incident.resolved = last;
+    let names = Names {
+        analyst: |_: u32| String::new(),
+        root_cause: |_: u32| String::new(),
+        source: |_: u32| String::new(),
+    };
+    let key = state::incident_key(&IncidentKey::new("", "EXTREME"));
+    let value = state::encode_incident(&incident, &names);
+    let mut p = pipeline(ClockMode::Wall);
+    assert_eq!(p.restore(0, [(key.as_str(), Some(&value[..]))], WALL), 0);
+    let snapshot = p.fresh_snapshot(WALL);
+    let card = &snapshot.scorecard.incidents;
+    assert_eq!(card.in_memory, 1);
+    let unknown = crate::engine::card::severity_slot(None);
+    for span in Span::ALL {
+        assert_eq!(
+            card.counters.durations[span.index()][unknown].count,
+            0,
+            "{span:?}"
+        );
+    }
+    let expected = Config::default().cost.hourly_rate * (i64::MAX as f64 / 3_600_000.0);
+    let all = crate::engine::card::ALL_SLOT;
+    assert_eq!(card.quality.per_window.len(), card.windows.len());
+    for window in &card.quality.per_window {
+        assert_eq!(window.cost[all], expected);
+        assert_eq!(window.cost[unknown], expected);
+    }
+}
