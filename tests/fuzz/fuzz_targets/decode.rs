@@ -8,20 +8,24 @@
 
 use libfuzzer_sys::fuzz_target;
 use socmetrics::event::{Event, EventTime};
-use socmetrics::formats::{self, Format, convert::convert, encode, native};
+use socmetrics::formats::{self, Decoder, Format, convert::convert, encode, native};
 use socmetrics::source::{Record, TopicRole};
 use socmetrics_fuzz::{LIMITS, WALL};
 
 fuzz_target!(|data: &[u8]| {
     let not_after = WALL;
     for format in Format::ALL {
-        let roles: &[TopicRole] = match format {
-            Format::Native => &TopicRole::ALL,
-            _ => &[TopicRole::Alerts],
+        let decoders: Vec<Decoder> = match format {
+            Format::Native => TopicRole::ALL
+                .into_iter()
+                .map(Decoder::Native)
+                .chain([Decoder::NativeAny])
+                .collect(),
+            vendor => vec![Decoder::Vendor(vendor)],
         };
-        for &role in roles {
-            let record = Record::new("topic", role, 0, Some(data));
-            if let Ok(events) = formats::decode(format, &record, LIMITS, not_after) {
+        for decoder in decoders {
+            let record = Record::new("topic", TopicRole::Alerts, 0, Some(data));
+            if let Ok(events) = formats::decode(decoder, &record, LIMITS, not_after) {
                 for event in &events {
                     check(format, event, not_after);
                 }
