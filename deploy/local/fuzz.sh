@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The bounded fuzz pass of CI (issue 10): every target of tests/fuzz for SECONDS_PER_TARGET
-# (default 25; four targets, under 2 minutes), each from a fresh copy of its seeds in a
+# (default 20; four targets, under 2 minutes with their start-up), each from a fresh copy of its seeds in a
 # temporary directory, so nothing generated is written into the repository. Fails on the first
 # crash, leak of a panic or timeout, and prints the reproducer's path. A long run: docs/fuzzing.md.
 #
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-seconds=${SECONDS_PER_TARGET:-25}
+seconds=${SECONDS_PER_TARGET:-20}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decode pipeline changelog config)
 fuzz=(--fuzz-dir tests/fuzz --sanitizer none --target-dir tests/fuzz/target)
