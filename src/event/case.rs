@@ -31,6 +31,28 @@ pub struct CaseEvent<'a> {
     pub tenant: Option<Cow<'a, str>>,
 }
 
+impl<'a> CaseEvent<'a> {
+    /// A change with only its required fields; adapters fill in what their record gives.
+    pub fn new(incident_id: Cow<'a, str>, at: EventTime, status: Status) -> Self {
+        Self {
+            incident_id,
+            at,
+            status,
+            event_id: None,
+            severity: None,
+            tier: None,
+            assignee: None,
+            disposition: None,
+            detection: None,
+            occurred_at: None,
+            root_cause: None,
+            cost: None,
+            threat_intel: None,
+            tenant: None,
+        }
+    }
+}
+
 /// Declares a closed set of lowercase wire names, parsed ignoring ASCII case.
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {

@@ -16,22 +16,7 @@ fn run(record: &Value) -> Result<Vec<Event<'static>>, Refusal> {
 }
 
 fn case(id: &str, status: Status, when: &str) -> CaseEvent<'static> {
-    CaseEvent {
-        incident_id: Cow::Owned(id.into()),
-        at: at(when),
-        status,
-        event_id: None,
-        severity: None,
-        tier: None,
-        assignee: None,
-        disposition: None,
-        detection: None,
-        occurred_at: None,
-        root_cause: None,
-        cost: None,
-        threat_intel: None,
-        tenant: None,
-    }
+    CaseEvent::new(Cow::Owned(id.into()), at(when), status)
 }
 
 fn rejection(record: &Value) -> Rejection {

@@ -132,22 +132,7 @@ fn review(row: &Value) -> Result<CaseEvent<'static>, Rejection> {
 }
 
 fn case<'a>(incident_id: Cow<'a, str>, at: EventTime, status: Status) -> CaseEvent<'a> {
-    CaseEvent {
-        incident_id,
-        at,
-        status,
-        event_id: None,
-        severity: None,
-        tier: None,
-        assignee: None,
-        disposition: None,
-        detection: None,
-        occurred_at: None,
-        root_cause: None,
-        cost: None,
-        threat_intel: None,
-        tenant: None,
-    }
+    CaseEvent::new(incident_id, at, status)
 }
 
 /// `urgency` (severity combined with the asset's priority: what Incident Review shows),

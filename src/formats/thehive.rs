@@ -315,20 +315,8 @@ fn blank<'a>(
     tenant: Option<Cow<'a, str>>,
 ) -> CaseEvent<'a> {
     CaseEvent {
-        incident_id,
-        at,
-        status,
-        event_id: None,
-        severity: None,
-        tier: None,
-        assignee: None,
-        disposition: None,
-        detection: None,
-        occurred_at: None,
-        root_cause: None,
-        cost: None,
-        threat_intel: None,
         tenant,
+        ..CaseEvent::new(incident_id, at, status)
     }
 }
 

@@ -232,35 +232,22 @@ impl ChangelogWriter {
 
     /// Writes `records` and resolves once every one is acknowledged (or failed for good).
     pub async fn write(&self, records: Vec<StateRecord>) -> Result<usize, KafkaError> {
-        let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(records.len());
-        for record in &records {
-            let mut future = FutureRecord::<str, [u8]>::to(&self.topic)
-                .key(&record.key)
-                .partition(record.partition);
-            if let Some(value) = &record.value {
-                future = future.payload(value);
-            }
-            loop {
-                match self.producer.send_result(future) {
-                    Ok(delivery) => {
-                        deliveries.push(delivery);
-                        break;
+        send_all(
+            &self.producer,
+            records
+                .iter()
+                .map(|record| {
+                    let future = FutureRecord::<str, [u8]>::to(&self.topic)
+                        .key(&record.key)
+                        .partition(record.partition);
+                    match &record.value {
+                        Some(value) => future.payload(value),
+                        None => future,
                     }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                        future = returned;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((error, _)) => return Err(error),
-                }
-            }
-        }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _))) => return Err(error),
-                Err(_) => return Err(KafkaError::Canceled),
-            }
-        }
+                })
+                .collect(),
+        )
+        .await?;
         Ok(records.len())
     }
 
@@ -270,6 +257,43 @@ impl ChangelogWriter {
             tracing::warn!(%error, "changelog not flushed at shutdown");
         }
     }
+}
+
+/// Produces every record (waiting while librdkafka's queue is full) and resolves once the
+/// broker has acknowledged them all, or with the first failure: the changelog's and the
+/// repartition topic's one way of producing a batch.
+pub(super) async fn send_all<'r, K, P>(
+    producer: &FutureProducer,
+    records: Vec<FutureRecord<'r, K, P>>,
+) -> Result<(), KafkaError>
+where
+    K: rdkafka::message::ToBytes + ?Sized + 'r,
+    P: rdkafka::message::ToBytes + ?Sized + 'r,
+{
+    let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(records.len());
+    for mut record in records {
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    deliveries.push(delivery);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+    for delivery in deliveries {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((error, _))) => return Err(error),
+            Err(_) => return Err(KafkaError::Canceled),
+        }
+    }
+    Ok(())
 }
 
 /// Records read between two progress lines of a long restore.

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio_util::sync::CancellationToken;
 
 use super::SourceError;
@@ -73,33 +73,18 @@ impl RepartitionWriter {
     }
 
     async fn send(&self, forwards: &[Forward]) -> Result<(), KafkaError> {
-        let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(forwards.len());
-        for forward in forwards {
-            let mut record = FutureRecord::<str, str>::to(&self.topic)
-                .key(&forward.key)
-                .payload(&forward.payload);
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        deliveries.push(delivery);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                        record = returned;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((error, _)) => return Err(error),
-                }
-            }
-        }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _))) => return Err(error),
-                Err(_) => return Err(KafkaError::Canceled),
-            }
-        }
-        Ok(())
+        super::changelog::send_all(
+            &self.producer,
+            forwards
+                .iter()
+                .map(|forward| {
+                    FutureRecord::<str, str>::to(&self.topic)
+                        .key(&forward.key)
+                        .payload(&forward.payload)
+                })
+                .collect(),
+        )
+        .await
     }
 
     pub fn flush(&self, timeout: Duration) {
