@@ -12,9 +12,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, InputConfig};
 use crate::event::{EventTime, Severity};
 use crate::export::{Exporter, Status, http};
+use crate::formats::Format;
 use crate::pipeline::Pipeline;
 use crate::sim::{self, Simulator};
 use crate::source::{Record, TopicRole};
@@ -32,10 +33,11 @@ const HISTORY_SLICE_MILLIS: i64 = 5 * 60_000;
 
 /// Runs the demo until `shutdown` is cancelled.
 pub async fn run(
-    config: Config,
+    mut config: Config,
     history_length: Duration,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
+    add_vendor_inputs(&mut config);
     let status = Arc::new(Status::default());
     let mut pipeline = Pipeline::new(&config);
     let mut simulator = Simulator::new(clock::wall().millis() as u64);
@@ -67,7 +69,7 @@ pub async fn run(
         "demo: replaying simulated SOC traffic of the past {}",
         humantime::format_duration(history_length)
     );
-    let mut feed = Feed::new(&config);
+    let mut feed = Feed::new(&pipeline);
     let mut from = history_start;
     while from < start && !shutdown.is_cancelled() {
         let to = EventTime(
@@ -94,6 +96,7 @@ pub async fn run(
         case_events = feed.offsets[TopicRole::Cases.index()],
         inventory = feed.offsets[TopicRole::Inventory.index()],
         heartbeats = feed.offsets[TopicRole::Telemetry.index()],
+        vendor_alerts = feed.offsets[TopicRole::ALL.len()..].iter().sum::<u64>(),
         "demo: history replayed; metrics at http://{addr}/metrics (Ctrl-C stops)"
     );
 
@@ -119,20 +122,46 @@ pub async fn run(
     }
 }
 
-/// The simulator's records into the pipeline, each on its topic, numbered per topic.
+/// With no `[[inputs]]` configured, the demo reads its vendor streams ([`sim::vendor`]) as a
+/// user would configure them: one unkeyed input per format, through the repartition path.
+fn add_vendor_inputs(config: &mut Config) {
+    if config.inputs.is_empty() {
+        config.inputs = sim::vendor::FORMATS
+            .into_iter()
+            .map(|format| InputConfig {
+                topic: sim::vendor::topic(format),
+                format,
+                keyed_by_incident: false,
+            })
+            .collect();
+    }
+}
+
+/// The simulator's records into the pipeline, each on its topic, numbered per topic. A share
+/// of the alerts goes to the vendor topics, when the pipeline reads them.
 #[derive(Debug)]
 struct Feed {
-    topics: [String; TopicRole::ALL.len()],
-    /// Records applied so far, per topic (by [`TopicRole::index`]).
-    offsets: [u64; TopicRole::ALL.len()],
+    /// Topic names, by input slot.
+    topics: Vec<String>,
+    /// The slot of each vendor format's demo topic, when configured.
+    vendor_slots: Vec<(Format, u16)>,
+    /// Records applied so far, by input slot.
+    offsets: Vec<u64>,
     rejections: RejectionLog,
 }
 
 impl Feed {
-    fn new(config: &Config) -> Self {
+    fn new(pipeline: &Pipeline) -> Self {
+        let inputs = pipeline.inputs();
+        let topics: Vec<String> = inputs.iter().map(|input| input.topic.clone()).collect();
+        let vendor_slots = sim::vendor::FORMATS
+            .into_iter()
+            .filter_map(|format| Some((format, inputs.slot(&sim::vendor::topic(format))?)))
+            .collect();
         Self {
-            topics: TopicRole::ALL.map(|role| role.topic(config).to_owned()),
-            offsets: [0; TopicRole::ALL.len()],
+            offsets: vec![0; topics.len()],
+            topics,
+            vendor_slots,
             rejections: RejectionLog::default(),
         }
     }
@@ -140,17 +169,40 @@ impl Feed {
     /// Applies generated records as one batch with `wall` as the wall clock, each with its
     /// key (an inventory tombstone is a keyed record without a value).
     fn apply(&mut self, pipeline: &mut Pipeline, generated: &[sim::Record], wall: EventTime) {
+        let vendored: Vec<Option<(u16, Vec<u8>)>> = generated
+            .iter()
+            .map(|record| self.vendored(record))
+            .collect();
         let records: Vec<Record<'_>> = generated
             .iter()
-            .map(|generated| {
-                let slot = generated.role.index();
-                let offset = self.offsets[slot];
+            .zip(&vendored)
+            .map(|(generated, vendored)| {
+                let slot = vendored
+                    .as_ref()
+                    .map_or(generated.role.index(), |v| usize::from(v.0));
+                let offset = self.offsets[slot] as i64;
                 self.offsets[slot] += 1;
-                generated.as_record(&self.topics[slot], offset as i64)
+                match vendored {
+                    // Vendor exports are unkeyed.
+                    Some((input, payload)) => {
+                        Record::of_input(&self.topics[slot], *input, offset, Some(payload))
+                    }
+                    None => generated.as_record(&self.topics[slot], offset),
+                }
             })
             .collect();
         let batch = pipeline.apply_local(&records, wall);
         self.rejections.batch(&records, &batch);
+    }
+
+    /// The vendor slot and record an alert goes to instead of the native topic, if any.
+    fn vendored(&self, record: &sim::Record) -> Option<(u16, Vec<u8>)> {
+        if record.role != TopicRole::Alerts || self.vendor_slots.is_empty() {
+            return None;
+        }
+        let (format, payload) = sim::vendor::render(&record.payload)?;
+        let slot = self.vendor_slots.iter().find(|(f, _)| *f == format)?.1;
+        Some((slot, payload))
     }
 }
 
@@ -183,4 +235,93 @@ fn log_summary(pipeline: &mut Pipeline) {
         coverage.unmonitored(),
         coverage.inventory
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three hours of simulated traffic through a pipeline: what it counted, and its
+    /// per-topic health.
+    /// (source, severity, `soc_alerts_total`) per series.
+    type Counted = Vec<(String, Severity, u64)>;
+    /// (topic, consumed, rejected) per input.
+    type Health = Vec<(String, u64, u64)>;
+
+    fn run_history(config: &Config) -> (Counted, Health) {
+        let mut pipeline = Pipeline::new(config);
+        let mut simulator = Simulator::new(5);
+        let mut feed = Feed::new(&pipeline);
+        let start = EventTime(1_764_000_000_000);
+        let end = start.saturating_add_millis(3 * 3_600_000);
+        let mut from = start;
+        while from < end {
+            let to = from.saturating_add_millis(HISTORY_SLICE_MILLIS);
+            for record in simulator.records_between(from, to) {
+                let at = record.at;
+                feed.apply(&mut pipeline, &[record], at);
+            }
+            from = to;
+        }
+        let snapshot = pipeline.fresh_snapshot(end);
+        let mut by_source: Vec<(String, Severity, u64)> = snapshot
+            .scorecard
+            .alerts
+            .iter()
+            .map(|series| (series.source.to_string(), series.severity, series.total))
+            .collect();
+        by_source.sort();
+        let health = snapshot
+            .topics
+            .iter()
+            .map(|t| (t.topic.clone(), t.consumed, t.rejected.iter().sum()))
+            .collect();
+        (by_source, health)
+    }
+
+    /// Every vendor topic is read with no rejection, and the vendor share loses and doubles
+    /// nothing: as many alerts are counted as when every alert stays native.
+    #[test]
+    fn every_adapter_runs_in_the_demo_and_the_alert_count_is_unchanged() {
+        let native_only = Config::default();
+        let mut with_vendors = Config::default();
+        add_vendor_inputs(&mut with_vendors);
+        assert_eq!(with_vendors.inputs.len(), 6);
+
+        let (native_alerts, native_health) = run_history(&native_only);
+        let (vendor_alerts, vendor_health) = run_history(&with_vendors);
+        let total = |alerts: &[(String, Severity, u64)]| alerts.iter().map(|a| a.2).sum::<u64>();
+        assert!(total(&native_alerts) > 1_000, "{native_alerts:?}");
+        assert_eq!(total(&vendor_alerts), total(&native_alerts));
+
+        for format in sim::vendor::FORMATS {
+            let topic = sim::vendor::topic(format);
+            let Some((_, consumed, rejected)) = vendor_health.iter().find(|h| h.0 == topic) else {
+                panic!("{topic} not read: {vendor_health:?}");
+            };
+            assert!(*consumed > 0, "{topic} consumed nothing");
+            assert_eq!(*rejected, 0, "{topic} rejected records");
+        }
+        // The native alerts topic lost exactly what the vendor topics took, and rejected as
+        // many malformed records as before.
+        let alerts_topic = |health: &[(String, u64, u64)]| {
+            health
+                .iter()
+                .find(|h| h.0 == TopicRole::Alerts.topic(&native_only))
+                .map(|h| (h.1, h.2))
+        };
+        let (native_read, native_rejected) = alerts_topic(&native_health).unwrap_or_default();
+        let (vendor_read, vendor_rejected) = alerts_topic(&vendor_health).unwrap_or_default();
+        let vendored: u64 = vendor_health
+            .iter()
+            .filter(|h| h.0.starts_with("demo."))
+            .map(|h| h.1)
+            .sum();
+        assert_eq!(vendor_read + vendored, native_read);
+        assert_eq!(vendor_rejected, native_rejected);
+        assert!(
+            native_rejected > 0,
+            "the simulator writes a few malformed alerts"
+        );
+    }
 }

@@ -37,6 +37,7 @@ mod alerts;
 mod estate;
 mod incidents;
 mod lifecycle;
+pub mod vendor;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
