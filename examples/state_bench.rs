@@ -8,7 +8,7 @@
 //! cargo run --release --example state_bench -- changelog [N] [PARTITIONS]
 //! cargo run --release --example state_bench -- restore TOPIC PARTITIONS [KEY=VALUE...]
 //! cargo run --release --example state_bench -- throughput [RECORDS] [PARTITIONS] [RUNS]
-//! cargo run --release --example state_bench -- produce-inputs PREFIX [RECORDS] [PARTITIONS]
+//! cargo run --release --example state_bench -- produce-inputs PREFIX [RECORDS] [PARTITIONS] [FORMAT]
 //! ```
 //!
 //! - `memory` (N = 1,000,000): builds N open incidents through `Engine::apply_case_in`, each
@@ -38,6 +38,9 @@
 //! - `produce-inputs` (500,000 records, 6 partitions): creates `PREFIX.alerts` and
 //!   `PREFIX.cases` and produces the same simulator records to them, keyed and partitioned as
 //!   in `throughput`, for the daemon's end-to-end run (`deploy/local/bench-durability.sh`).
+//!   With a vendor FORMAT (`ecs`, `ocsf`…), the alerts are rendered in it
+//!   (`sim::vendor::render_as`) and produced unkeyed to `PREFIX.vendor` instead (malformed
+//!   ones stay on `PREFIX.alerts`): the repartition path's end-to-end run.
 //!
 //! The broker is `deploy/local/kafka.sh start`. Topics are named `statebench-<pid>-<millis>`.
 
@@ -60,8 +63,9 @@ use socmetrics::engine::state::StateRecord;
 use socmetrics::engine::{Engine, id_hash};
 use socmetrics::event::Event;
 use socmetrics::event::{CaseEvent, Detection, EventTime, Severity, Status};
+use socmetrics::formats::Format;
 use socmetrics::pipeline::Pipeline;
-use socmetrics::sim::Simulator;
+use socmetrics::sim::{self, Simulator};
 use socmetrics::source::changelog::{self, ChangelogWriter};
 use socmetrics::source::{Record, TopicRole};
 
@@ -95,12 +99,16 @@ fn main() -> Result<()> {
         Some("throughput") => throughput(arg(1, 500_000)?, arg(2, 6)?, arg(3, 3)?),
         Some("produce-inputs") => {
             let prefix = args.get(1).context("produce-inputs PREFIX")?;
-            produce_inputs(prefix, arg(2, 500_000)?, arg(3, 6)?)
+            let format = match args.get(4) {
+                Some(name) => Some(Format::parse(name).context("no such format")?),
+                None => None,
+            };
+            produce_inputs(prefix, arg(2, 500_000)?, arg(3, 6)?, format)
         }
         _ => bail!(
             "usage: state_bench memory [N] [--implicit-ids] | changelog [N] [PARTITIONS] | \
              restore TOPIC PARTITIONS [KEY=VALUE...] | throughput [RECORDS] [PARTITIONS] [RUNS] \
-             | produce-inputs PREFIX [RECORDS] [PARTITIONS]"
+             | produce-inputs PREFIX [RECORDS] [PARTITIONS] [FORMAT]"
         ),
     }
 }
@@ -711,7 +719,12 @@ fn throughput(wanted: usize, partitions: usize, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn produce_inputs(prefix: &str, wanted: usize, partitions: usize) -> Result<()> {
+fn produce_inputs(
+    prefix: &str,
+    wanted: usize,
+    partitions: usize,
+    format: Option<Format>,
+) -> Result<()> {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
     use rdkafka::config::ClientConfig;
@@ -724,10 +737,12 @@ fn produce_inputs(prefix: &str, wanted: usize, partitions: usize) -> Result<()> 
     let mut client = ClientConfig::new();
     client.set("bootstrap.servers", &config.kafka.brokers);
     let (alerts, cases) = (format!("{prefix}.alerts"), format!("{prefix}.cases"));
+    let vendor = format!("{prefix}.vendor");
     let runtime = runtime()?;
     let admin: AdminClient<DefaultClientContext> = client.create()?;
     let count = i32::try_from(partitions)?;
-    let topics = [&alerts, &cases].map(|t| NewTopic::new(t, count, TopicReplication::Fixed(1)));
+    let topics =
+        [&alerts, &cases, &vendor].map(|t| NewTopic::new(t, count, TopicReplication::Fixed(1)));
     for result in runtime.block_on(admin.create_topics(&topics, &AdminOptions::new()))? {
         if let Err((topic, code)) = result {
             bail!("cannot create {topic}: {code}");
@@ -737,20 +752,40 @@ fn produce_inputs(prefix: &str, wanted: usize, partitions: usize) -> Result<()> 
         .clone()
         .set("linger.ms", "20")
         .set("compression.type", "lz4")
+        .set("partitioner", "murmur2_random")
         .set("queue.buffering.max.messages", "1000000")
         .create()?;
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(records.len());
+    let mut vendored = 0usize;
     for input in &records {
-        let topic = if input.role == TopicRole::Cases {
-            &cases
-        } else {
-            &alerts
+        let rendered = format
+            .filter(|_| input.role == TopicRole::Alerts)
+            .and_then(|format| sim::vendor::render_as(format, &input.payload));
+        let mut record = match &rendered {
+            // A vendor export: unkeyed, spread by librdkafka's partitioner.
+            Some(payload) => {
+                vendored += 1;
+                FutureRecord::to(&vendor).payload(payload.as_slice())
+            }
+            None => {
+                let record = FutureRecord::to(if input.role == TopicRole::Cases {
+                    &cases
+                } else {
+                    &alerts
+                })
+                .key(input.key.as_str())
+                .payload(input.payload.as_slice());
+                // Beside a repartitioned input, native records are partitioned as the
+                // repartition topic is (murmur2 of the key), so an incident's alerts and case
+                // events meet in one partition.
+                if format.is_some() {
+                    record
+                } else {
+                    record.partition(input.partition)
+                }
+            }
         };
-        let mut record = FutureRecord::to(topic)
-            .partition(input.partition)
-            .key(input.key.as_str())
-            .payload(input.payload.as_slice());
         loop {
             match producer.send_result(record) {
                 Ok(delivery) => {
@@ -775,9 +810,10 @@ fn produce_inputs(prefix: &str, wanted: usize, partitions: usize) -> Result<()> 
         .filter(|r| r.role == TopicRole::Cases)
         .count();
     println!(
-        "produced {} records ({} to {alerts}, {cases_count} to {cases}) in {:.2} s",
+        "produced {} records ({} to {alerts}, {cases_count} to {cases}, {vendored} to {vendor}) \
+         in {:.2} s",
         records.len(),
-        records.len() - cases_count,
+        records.len() - cases_count - vendored,
         started.elapsed().as_secs_f64(),
     );
     Ok(())

@@ -18,7 +18,10 @@
 #      daemon's peak RSS; stops the daemon (SIGTERM) and deletes the topics it made
 #      (KEEP_TOPICS=1 keeps them).
 #
-# Environment: HTTP_PORT (default 19746), TIMEOUT seconds (default 600).
+# Environment: HTTP_PORT (default 19746), TIMEOUT seconds (default 600), FORMAT (a vendor
+# format, e.g. ecs: the alerts are produced in it, unkeyed, to <prefix>.vendor, read as an
+# [[inputs]] topic with keyed_by_incident = false; the run ends when every record is consumed
+# and every forwarded event is consumed back from the repartition topic).
 
 set -euo pipefail
 
@@ -48,7 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 KAFKA_BROKERS="$brokers" SOCMETRICS_BENCH_BROKERS="$brokers" \
-  target/release/examples/state_bench produce-inputs "$prefix" "$RECORDS" "$PARTITIONS"
+  target/release/examples/state_bench produce-inputs "$prefix" "$RECORDS" "$PARTITIONS" ${FORMAT:+"$FORMAT"}
 
 cat >"$work/socmetrics.toml" <<EOF
 [kafka]
@@ -68,13 +71,28 @@ listen = "127.0.0.1:$HTTP_PORT"
 [clock]
 mode = "event"
 EOF
+if [[ -n "${FORMAT:-}" ]]; then
+  cat >>"$work/socmetrics.toml" <<EOF
 
+[[inputs]]
+topic = "$prefix.vendor"
+format = "$FORMAT"
+keyed_by_incident = false
+EOF
+fi
+
+# Records consumed from the inputs, minus those whose forwarded events are not yet consumed
+# back from the repartition topic (one event per vendor alert).
 consumed() {
   local metrics
   metrics="$(curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null)" || { echo 0; return; }
-  awk -v a="$prefix.alerts" -v c="$prefix.cases" '
-      /^soc_events_consumed_total\{/ && (index($0, "\"" a "\"") || index($0, "\"" c "\"")) { sum += $NF }
-      END { printf "%d\n", sum }' <<<"$metrics"
+  awk -v p="$prefix" '
+      /^soc_events_consumed_total\{/ {
+        if (index($0, "\"" p ".alerts\"") || index($0, "\"" p ".cases\"")) { sum += $NF }
+        if (index($0, "\"" p ".vendor\"")) { sum += $NF; vendor += $NF }
+        if (index($0, "\"" p ".repartition\"")) { back += $NF }
+      }
+      END { behind = vendor - back; if (behind < 0) behind = 0; printf "%d\n", sum - behind }' <<<"$metrics"
 }
 
 start="$(date +%s.%N)"

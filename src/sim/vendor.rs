@@ -95,16 +95,28 @@ pub fn render(native_payload: &[u8]) -> Option<(Format, Vec<u8>)> {
         &UNLINKED
     };
     let format = choices[((hash / VENDOR_SHARE) % choices.len() as u64) as usize];
+    Some((format, rendered(format, &alert, hash)?))
+}
+
+/// Any well-formed native alert record as `format` would export it (benchmarks of the
+/// adapters and the repartition path); `None` for a malformed one, or for `native`.
+pub fn render_as(format: Format, native_payload: &[u8]) -> Option<Vec<u8>> {
+    let value: Value = serde_json::from_slice(native_payload).ok()?;
+    let alert = Native::of(&value)?;
+    rendered(format, &alert, fnv1a(alert.alert_id.as_bytes()))
+}
+
+fn rendered(format: Format, alert: &Native<'_>, hash: u64) -> Option<Vec<u8>> {
     let record = match format {
-        Format::Ocsf => ocsf(&alert),
-        Format::Sentinel => sentinel(&alert),
-        Format::Ecs => ecs(&alert),
-        Format::Splunk => splunk(&alert, hash),
-        Format::TheHive => thehive(&alert),
-        Format::Wazuh => wazuh(&alert),
+        Format::Ocsf => ocsf(alert),
+        Format::Sentinel => sentinel(alert),
+        Format::Ecs => ecs(alert),
+        Format::Splunk => splunk(alert, hash),
+        Format::TheHive => thehive(alert),
+        Format::Wazuh => wazuh(alert),
         Format::Native => return None,
     };
-    Some((format, record.to_string().into_bytes()))
+    Some(record.to_string().into_bytes())
 }
 
 /// FNV-1a, 64 bits: a stable hash that needs no state.
