@@ -179,7 +179,19 @@ fn demo_serves_alert_metrics_without_kafka_and_stops_on_sigterm() {
         .into_iter()
         .map(|(labels, _)| labels["source"].clone())
         .collect();
-    assert_eq!(sources.len(), 6, "{sources:?}");
+    // The six simulated tools, and the sources two vendor adapters fix for the demo's vendor
+    // streams (`elastic` for ECS alerts, `wazuh`; docs/formats.md).
+    let expected = [
+        "crowdstrike",
+        "defender",
+        "elastic",
+        "guardduty",
+        "sentinel",
+        "splunk",
+        "suricata",
+        "wazuh",
+    ];
+    assert_eq!(sources, expected.map(str::to_owned).into(), "{sources:?}");
     // An hour of history at about 5 alerts a second, all inside the 1h and 24h windows.
     let total = metrics.sum("soc_alerts_total");
     assert!(total > 10_000.0, "{total}");
