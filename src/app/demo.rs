@@ -127,7 +127,8 @@ pub async fn run(
 fn add_vendor_inputs(config: &mut Config) {
     if config.inputs.is_empty() {
         config.inputs = sim::vendor::FORMATS
-            .into_iter()
+            .iter()
+            .copied()
             .map(|format| InputConfig {
                 topic: sim::vendor::topic(format),
                 format,
@@ -155,7 +156,8 @@ impl Feed {
         let inputs = pipeline.inputs();
         let topics: Vec<String> = inputs.iter().map(|input| input.topic.clone()).collect();
         let vendor_slots = sim::vendor::FORMATS
-            .into_iter()
+            .iter()
+            .copied()
             .filter_map(|format| Some((format, inputs.slot(&sim::vendor::topic(format))?)))
             .collect();
         Self {
@@ -294,7 +296,7 @@ mod tests {
         assert!(total(&native_alerts) > 1_000, "{native_alerts:?}");
         assert_eq!(total(&vendor_alerts), total(&native_alerts));
 
-        for format in sim::vendor::FORMATS {
+        for &format in sim::vendor::FORMATS {
             let topic = sim::vendor::topic(format);
             let Some((_, consumed, rejected)) = vendor_health.iter().find(|h| h.0 == topic) else {
                 panic!("{topic} not read: {vendor_health:?}");

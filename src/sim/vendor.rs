@@ -24,15 +24,8 @@ const VENDOR_SHARE: u64 = 8;
 
 /// Formats that can name the incident an alert belongs to.
 const LINKING: [Format; 2] = [Format::Ecs, Format::TheHive];
-/// Formats for alerts that name no incident.
-const UNLINKED: [Format; 6] = [
-    Format::Ocsf,
-    Format::Sentinel,
-    Format::Ecs,
-    Format::Splunk,
-    Format::TheHive,
-    Format::Wazuh,
-];
+/// Formats for alerts that name no incident: every vendor format.
+const UNLINKED: &[Format] = Format::ALL.split_at(1).1;
 
 /// The demo topic of a vendor format.
 pub fn topic(format: Format) -> String {
@@ -40,7 +33,7 @@ pub fn topic(format: Format) -> String {
 }
 
 /// The vendor formats the demo writes, each on [`topic`].
-pub const FORMATS: [Format; 6] = UNLINKED;
+pub const FORMATS: &[Format] = UNLINKED;
 
 /// The fields of a native alert the renderers read.
 #[derive(Debug)]
@@ -92,7 +85,7 @@ pub fn render(native_payload: &[u8]) -> Option<(Format, Vec<u8>)> {
     let choices: &[Format] = if alert.incident_id.is_some() {
         &LINKING
     } else {
-        &UNLINKED
+        UNLINKED
     };
     let format = choices[((hash / VENDOR_SHARE) % choices.len() as u64) as usize];
     Some((format, rendered(format, &alert, hash)?))
