@@ -318,7 +318,8 @@ fn cases(c: &mut Criterion) {
     durable.make_durable();
     let (mut changes, mut change_bytes) = (0usize, 0usize);
     for batch in views.chunks(BATCH) {
-        for change in durable.apply_batch(batch, wall).changes {
+        let applied = durable.apply_batch(batch, wall);
+        for change in durable.state_records(&applied.changes) {
             changes += 1;
             change_bytes += change.key.len() + change.value.map_or(0, |v| v.len());
         }

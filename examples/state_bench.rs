@@ -9,6 +9,7 @@
 //! cargo run --release --example state_bench -- restore TOPIC PARTITIONS [KEY=VALUE...]
 //! cargo run --release --example state_bench -- throughput [RECORDS] [PARTITIONS] [RUNS]
 //! cargo run --release --example state_bench -- produce-inputs PREFIX [RECORDS] [PARTITIONS] [FORMAT]
+//! cargo run --release --example state_bench -- produce-alerts TOPIC RECORDS PARTITIONS [INCIDENTS]
 //! ```
 //!
 //! - `memory` (N = 1,000,000): builds N open incidents through `Engine::apply_case_in`, each
@@ -41,6 +42,17 @@
 //!   With a vendor FORMAT (`ecs`, `ocsf`…), the alerts are rendered in it
 //!   (`sim::vendor::render_as`) and produced unkeyed to `PREFIX.vendor` instead (malformed
 //!   ones stay on `PREFIX.alerts`): the repartition path's end-to-end run.
+//! - `produce-alerts` (200,000 incidents): creates TOPIC with PARTITIONS partitions and
+//!   produces RECORDS native alerts to it, the workload of issue 12 and
+//!   `deploy/local/bench-kafka.sh`: every alert names an incident drawn uniformly from
+//!   INCIDENTS (`INC-000000`…) and is keyed by it, partitioned by librdkafka's
+//!   `murmur2_random` (where a Java producer puts the key), lz4-compressed. Each alert has a
+//!   unique `alert_id`, one of six tools as `source` with its rules and severity mix,
+//!   `detected_at` (RFC 3339, whole seconds) spread evenly over the 24 h before
+//!   2026-12-01T00:00:00Z in record order, `occurred_at` (epoch ms) up to an hour before it,
+//!   an `asset`, and `"threat_intel":true` on one alert in ten (absent on the others); no
+//!   `tenant`. About 209 bytes of JSON each at 2,000,000. Seeded: the same arguments give the
+//!   same records.
 //!
 //! The broker is `deploy/local/kafka.sh start`. Topics are named `statebench-<pid>-<millis>`.
 
@@ -55,6 +67,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use socmetrics::config::{ClockMode, Config};
 use socmetrics::engine::Change;
 use socmetrics::engine::incident::{EventKey, Incident};
@@ -76,6 +93,43 @@ const MINUTE: i64 = 60_000;
 const BATCH: usize = 2048;
 /// Records per `ChangelogWriter::write` when loading the changelog.
 const WRITE_CHUNK: usize = 100_000;
+/// 2026-12-01T00:00:00Z: `produce-alerts`' alerts are detected in the day before.
+const ALERTS_END: i64 = 1_796_083_200_000;
+const DAY: i64 = 86_400_000;
+/// `produce-alerts`' detection tools: name, rules, and weights (out of 100) of informational,
+/// low, medium, high, critical.
+const ALERT_TOOLS: [(&str, &[&str], [u32; 5]); 6] = [
+    (
+        "splunk",
+        &["brute_force", "impossible_travel", "dns_tunnel"],
+        [30, 35, 20, 12, 3],
+    ),
+    (
+        "sentinel",
+        &["mfa_fatigue", "mass_download", "risky_signin"],
+        [25, 35, 25, 12, 3],
+    ),
+    (
+        "crowdstrike",
+        &["credential_dumping", "ransomware_behavior", "lolbin"],
+        [5, 20, 35, 28, 12],
+    ),
+    (
+        "defender",
+        &["malicious_macro", "suspicious_powershell"],
+        [20, 35, 25, 15, 5],
+    ),
+    (
+        "suricata",
+        &["et_scan", "c2_beacon", "exploit_attempt"],
+        [50, 30, 15, 4, 1],
+    ),
+    (
+        "guardduty",
+        &["crypto_mining", "iam_anomaly"],
+        [10, 30, 35, 20, 5],
+    ),
+];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -105,10 +159,17 @@ fn main() -> Result<()> {
             };
             produce_inputs(prefix, arg(2, 500_000)?, arg(3, 6)?, format)
         }
+        Some("produce-alerts") => {
+            let usage = "produce-alerts TOPIC RECORDS PARTITIONS [INCIDENTS]";
+            let topic = args.get(1).context(usage)?;
+            ensure!(args.len() >= 4, "usage: state_bench {usage}");
+            produce_alerts(topic, arg(2, 0)?, arg(3, 0)?, arg(4, 200_000)?)
+        }
         _ => bail!(
             "usage: state_bench memory [N] [--implicit-ids] | changelog [N] [PARTITIONS] | \
              restore TOPIC PARTITIONS [KEY=VALUE...] | throughput [RECORDS] [PARTITIONS] [RUNS] \
-             | produce-inputs PREFIX [RECORDS] [PARTITIONS] [FORMAT]"
+             | produce-inputs PREFIX [RECORDS] [PARTITIONS] [FORMAT] \
+             | produce-alerts TOPIC RECORDS PARTITIONS [INCIDENTS]"
         ),
     }
 }
@@ -628,7 +689,7 @@ fn run_variant(
             .collect();
         let applied = black_box(pipeline.apply_batch(&views, wall));
         if variant != Variant::Plain {
-            let changes = applied.changes;
+            let changes = pipeline.state_records(&applied.changes);
             changelog_records += changes.len();
             changelog_bytes += changes
                 .iter()
@@ -725,12 +786,6 @@ fn produce_inputs(
     partitions: usize,
     format: Option<Format>,
 ) -> Result<()> {
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
-    use rdkafka::config::ClientConfig;
-    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-    use rdkafka::producer::{FutureProducer, FutureRecord};
-
     ensure!(wanted > 0 && partitions > 0, "counts must be positive");
     let records = simulated(wanted, partitions);
     let config = bench_config(prefix);
@@ -739,22 +794,8 @@ fn produce_inputs(
     let (alerts, cases) = (format!("{prefix}.alerts"), format!("{prefix}.cases"));
     let vendor = format!("{prefix}.vendor");
     let runtime = runtime()?;
-    let admin: AdminClient<DefaultClientContext> = client.create()?;
-    let count = i32::try_from(partitions)?;
-    let topics =
-        [&alerts, &cases, &vendor].map(|t| NewTopic::new(t, count, TopicReplication::Fixed(1)));
-    for result in runtime.block_on(admin.create_topics(&topics, &AdminOptions::new()))? {
-        if let Err((topic, code)) = result {
-            bail!("cannot create {topic}: {code}");
-        }
-    }
-    let producer: FutureProducer = client
-        .clone()
-        .set("linger.ms", "20")
-        .set("compression.type", "lz4")
-        .set("partitioner", "murmur2_random")
-        .set("queue.buffering.max.messages", "1000000")
-        .create()?;
+    create_topics(&client, &runtime, &[&alerts, &cases, &vendor], partitions)?;
+    let producer = bench_producer(&client)?;
     let started = Instant::now();
     let mut deliveries = Vec::with_capacity(records.len());
     let mut vendored = 0usize;
@@ -762,7 +803,7 @@ fn produce_inputs(
         let rendered = format
             .filter(|_| input.role == TopicRole::Alerts)
             .and_then(|format| sim::vendor::render_as(format, &input.payload));
-        let mut record = match &rendered {
+        let record = match &rendered {
             // A vendor export: unkeyed, spread by librdkafka's partitioner.
             Some(payload) => {
                 vendored += 1;
@@ -786,25 +827,9 @@ fn produce_inputs(
                 }
             }
         };
-        loop {
-            match producer.send_result(record) {
-                Ok(delivery) => {
-                    deliveries.push(delivery);
-                    break;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err((error, _)) => return Err(error.into()),
-            }
-        }
+        deliveries.push(send_retrying(&producer, record)?);
     }
-    for delivery in deliveries {
-        if let Err((error, _)) = runtime.block_on(delivery)? {
-            return Err(error.into());
-        }
-    }
+    await_deliveries(&runtime, deliveries)?;
     let cases_count = records
         .iter()
         .filter(|r| r.role == TopicRole::Cases)
@@ -815,6 +840,154 @@ fn produce_inputs(
         records.len(),
         records.len() - cases_count - vendored,
         started.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// Creates `topics` with `partitions` partitions each (replication 1); an existing one is an
+/// error.
+fn create_topics(
+    client: &ClientConfig,
+    runtime: &tokio::runtime::Runtime,
+    topics: &[&str],
+    partitions: usize,
+) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = client.create()?;
+    let count = i32::try_from(partitions)?;
+    let topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, count, TopicReplication::Fixed(1)))
+        .collect();
+    for result in runtime.block_on(admin.create_topics(&topics, &AdminOptions::new()))? {
+        if let Err((topic, code)) = result {
+            bail!("cannot create {topic}: {code}");
+        }
+    }
+    Ok(())
+}
+
+/// The producer of the inputs: lz4, 20 ms linger, keys partitioned as a Java client does.
+fn bench_producer(client: &ClientConfig) -> Result<FutureProducer> {
+    Ok(client
+        .clone()
+        .set("linger.ms", "20")
+        .set("compression.type", "lz4")
+        .set("partitioner", "murmur2_random")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()?)
+}
+
+/// Enqueues `record`, waiting while librdkafka's queue is full.
+fn send_retrying(
+    producer: &FutureProducer,
+    mut record: FutureRecord<'_, str, [u8]>,
+) -> Result<DeliveryFuture> {
+    loop {
+        match producer.send_result(record) {
+            Ok(delivery) => return Ok(delivery),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err((error, _)) => return Err(error.into()),
+        }
+    }
+}
+
+/// Waits for every delivery report; the first failed delivery is the error.
+fn await_deliveries(
+    runtime: &tokio::runtime::Runtime,
+    deliveries: Vec<DeliveryFuture>,
+) -> Result<()> {
+    for delivery in deliveries {
+        if let Err((error, _)) = runtime.block_on(delivery)? {
+            return Err(error.into());
+        }
+    }
+    Ok(())
+}
+
+/// Appends one native alert of `produce-alerts` to `payload` and its incident id (the record
+/// key) to `key`: alert `index` of `wanted`, naming one of `incidents` incidents.
+fn native_alert(
+    rng: &mut SmallRng,
+    index: usize,
+    wanted: usize,
+    incidents: usize,
+    key: &mut String,
+    payload: &mut String,
+) {
+    let (source, rules, mix) = ALERT_TOOLS[rng.random_range(0..ALERT_TOOLS.len())];
+    let rule = rules[rng.random_range(0..rules.len())];
+    let mut draw = rng.random_range(0..mix.iter().sum::<u32>());
+    let mut severity = Severity::ALL[0];
+    for (&weight, &candidate) in mix.iter().zip(Severity::ALL.iter()) {
+        severity = candidate;
+        if draw < weight {
+            break;
+        }
+        draw -= weight;
+    }
+    // In record order, evenly over the day before ALERTS_END.
+    let detected_at = ALERTS_END - DAY + (index as i64 * DAY / wanted as i64) / 1000 * 1000;
+    let occurred_at = detected_at - rng.random_range(0..60 * MINUTE);
+    let _ = write!(key, "INC-{:06}", rng.random_range(0..incidents));
+    let detected = chrono::DateTime::from_timestamp_millis(detected_at)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ");
+    let _ = write!(
+        payload,
+        "{{\"alert_id\":\"{source}-{index}\",\"detected_at\":\"{detected}\",\
+         \"occurred_at\":{occurred_at},\"source\":\"{source}\",\"rule\":\"{rule}\",\
+         \"severity\":\"{}\",\"incident_id\":\"{key}\",\"asset\":\"host-{:03}\"",
+        severity.as_str(),
+        rng.random_range(1..400),
+    );
+    payload.push_str(if rng.random_bool(0.1) {
+        ",\"threat_intel\":true}"
+    } else {
+        "}"
+    });
+}
+
+fn produce_alerts(topic: &str, wanted: usize, partitions: usize, incidents: usize) -> Result<()> {
+    ensure!(
+        wanted > 0 && partitions > 0 && incidents > 0,
+        "RECORDS, PARTITIONS and INCIDENTS must be positive"
+    );
+    let config = bench_config(topic);
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &config.kafka.brokers);
+    let runtime = runtime()?;
+    create_topics(&client, &runtime, &[topic], partitions)?;
+    let producer = bench_producer(&client)?;
+    let mut rng = SmallRng::seed_from_u64(12);
+    let (mut key, mut payload) = (String::new(), String::new());
+    let (mut key_bytes, mut payload_bytes) = (0usize, 0usize);
+    let mut deliveries = Vec::with_capacity(wanted);
+    let started = Instant::now();
+    for index in 0..wanted {
+        key.clear();
+        payload.clear();
+        native_alert(&mut rng, index, wanted, incidents, &mut key, &mut payload);
+        key_bytes += key.len();
+        payload_bytes += payload.len();
+        // librdkafka copies key and payload: the buffers are reused at once.
+        let record = FutureRecord::to(topic)
+            .key(key.as_str())
+            .payload(payload.as_bytes());
+        deliveries.push(send_retrying(&producer, record)?);
+    }
+    await_deliveries(&runtime, deliveries)?;
+    let elapsed = started.elapsed();
+    println!(
+        "produced {wanted} native alerts naming {incidents} incidents to {topic} ({partitions} \
+         partitions, lz4, keyed by incident id, murmur2_random) in {:.2} s ({:.0} records/s); \
+         {:.1} bytes/record average JSON payload (+ {:.1} key)",
+        elapsed.as_secs_f64(),
+        wanted as f64 / elapsed.as_secs_f64(),
+        payload_bytes as f64 / wanted as f64,
+        key_bytes as f64 / wanted as f64,
     );
     Ok(())
 }

@@ -117,7 +117,7 @@ fn run(records: &[(TopicRole, String)]) -> (IncidentCard, Vec<StateRecord>) {
         );
     }
     let card = (*pipeline.fresh_snapshot(WALL).scorecard.incidents).clone();
-    (card, batch.changes)
+    (card, pipeline.state_records(&batch.changes))
 }
 
 /// The changelog keys of the incidents written.

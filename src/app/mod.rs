@@ -6,6 +6,7 @@ pub mod convert;
 pub mod daemon;
 pub mod demo;
 pub mod logging;
+mod pending;
 mod probe;
 pub mod rejections;
 pub mod signal;

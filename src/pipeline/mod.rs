@@ -50,8 +50,10 @@ pub struct Batch {
     pub outcomes: Vec<Outcome>,
     /// Per (topic, partition), the last offset taken: stored only once `changes` are durable.
     pub offsets: Vec<(String, i32, i64)>,
-    /// The changelog records of everything the batch changed (empty unless durable).
-    pub changes: Vec<StateRecord>,
+    /// What the batch changed, for the changelog (empty unless durable): names of changed
+    /// state, encoded by [`Pipeline::state_records`] when they are written, so that a key
+    /// changed by many batches between two writes is written once, as it is then.
+    pub changes: Vec<Change>,
     /// Events for the repartition topic: the offsets are stored only once they are acknowledged.
     pub forwards: Vec<Forward>,
 }
@@ -144,11 +146,7 @@ impl Pipeline {
                 .into_iter()
                 .map(|(topic, partition, offset)| (topic.to_owned(), partition, offset))
                 .collect(),
-            changes: if changes.is_empty() {
-                Vec::new()
-            } else {
-                self.engine.state_records(&changes)
-            },
+            changes,
             forwards,
         }
     }
@@ -291,10 +289,19 @@ impl Pipeline {
         self.engine.drop_partition(partition);
     }
 
+    /// The changelog records of `changes` as the state is now: each incident once (or its
+    /// tombstone, when it left memory), alerts kept and gone, series, each partition's clock.
+    pub fn state_records(&self, changes: &[Change]) -> Vec<StateRecord> {
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        self.engine.state_records(changes)
+    }
+
     /// Lets the engine forget what no window needs at the current time, and pass deadlines;
-    /// returns the changelog records of what that changed (empty unless durable).
+    /// returns what that changed, for the changelog (empty unless durable).
     #[must_use = "the changes of expiry must reach the changelog"]
-    pub fn expire(&mut self, wall: EventTime) -> Vec<StateRecord> {
+    pub fn expire(&mut self, wall: EventTime) -> Vec<Change> {
         let now = self.clock.now(wall);
         let expired = self.engine.expire(now);
         if expired.retention > 0 {
@@ -310,10 +317,7 @@ impl Pipeline {
                 "limits.max_incidents reached: oldest closed incidents let go first"
             );
         }
-        if expired.changes.is_empty() {
-            return Vec::new();
-        }
-        self.engine.state_records(&expired.changes)
+        expired.changes
     }
 
     /// Whether records were taken since the incident KPIs were last recomputed.

@@ -207,7 +207,8 @@ fn a_stored_event_clock_past_the_bound_is_ignored_on_restore() {
         WALL,
     );
     assert_eq!(batch.outcomes, vec![Outcome::Applied(Effect::Counted)]);
-    let clocks: Vec<_> = batch.changes.iter().filter(|r| r.key == "c").collect();
+    let records = p.state_records(&batch.changes);
+    let clocks: Vec<_> = records.iter().filter(|r| r.key == "c").collect();
     assert_eq!(clocks.len(), 1);
     assert_eq!(
         clocks[0].value.as_deref(),
@@ -309,8 +310,8 @@ fn a_batch_says_what_each_record_came_to_which_offsets_it_covers_and_what_to_mak
     // Per partition: one incident record (INC-1 moved to partition 0 with alert b: the
     // partition-2 copy is a tombstone), one alert and one series record per alert, and the
     // clock, once per partition.
-    let mut keys: Vec<(i32, String, bool)> = batch
-        .changes
+    let mut keys: Vec<(i32, String, bool)> = p
+        .state_records(&batch.changes)
         .iter()
         .map(|r| {
             (

@@ -11,12 +11,12 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use tokio_util::sync::CancellationToken;
 
 use super::SourceError;
+use super::acked::{self, AckedProducer, Acks, Outgoing};
 use super::consumer::{Diagnosis, client_config};
 use crate::config::Config;
 use crate::engine::state::StateRecord;
@@ -171,7 +171,7 @@ pub async fn ensure_topic(
 /// Produces state records and waits for the broker's acknowledgements.
 #[derive(Clone)]
 pub struct ChangelogWriter {
-    producer: FutureProducer,
+    producer: AckedProducer,
     topic: String,
 }
 
@@ -194,7 +194,8 @@ impl ChangelogWriter {
             // Never give up on a state record: while the brokers are away, consumption waits.
             .set("message.timeout.ms", "0")
             .set("queue.buffering.max.messages", "1000000");
-        let producer = super::consumer::create(&client, "changelog producer", config)?;
+        let producer =
+            super::consumer::create_with_context(&client, Acks, "changelog producer", config)?;
         Ok(Self {
             producer,
             topic: topic.to_owned(),
@@ -232,18 +233,15 @@ impl ChangelogWriter {
 
     /// Writes `records` and resolves once every one is acknowledged (or failed for good).
     pub async fn write(&self, records: Vec<StateRecord>) -> Result<usize, KafkaError> {
-        send_all(
+        acked::send_all(
             &self.producer,
             records
                 .iter()
-                .map(|record| {
-                    let future = FutureRecord::<str, [u8]>::to(&self.topic)
-                        .key(&record.key)
-                        .partition(record.partition);
-                    match &record.value {
-                        Some(value) => future.payload(value),
-                        None => future,
-                    }
+                .map(|record| Outgoing::<str, [u8]> {
+                    topic: &self.topic,
+                    partition: Some(record.partition),
+                    key: &record.key,
+                    payload: record.value.as_deref(),
                 })
                 .collect(),
         )
@@ -252,48 +250,8 @@ impl ChangelogWriter {
     }
 
     pub fn flush(&self, timeout: Duration) {
-        use rdkafka::producer::Producer;
-        if let Err(error) = self.producer.flush(timeout) {
-            tracing::warn!(%error, "changelog not flushed at shutdown");
-        }
+        acked::flush(&self.producer, timeout, "changelog");
     }
-}
-
-/// Produces every record (waiting while librdkafka's queue is full) and resolves once the
-/// broker has acknowledged them all, or with the first failure: the changelog's and the
-/// repartition topic's one way of producing a batch.
-pub(super) async fn send_all<'r, K, P>(
-    producer: &FutureProducer,
-    records: Vec<FutureRecord<'r, K, P>>,
-) -> Result<(), KafkaError>
-where
-    K: rdkafka::message::ToBytes + ?Sized + 'r,
-    P: rdkafka::message::ToBytes + ?Sized + 'r,
-{
-    let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(records.len());
-    for mut record in records {
-        loop {
-            match producer.send_result(record) {
-                Ok(delivery) => {
-                    deliveries.push(delivery);
-                    break;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err((error, _)) => return Err(error),
-            }
-        }
-    }
-    for delivery in deliveries {
-        match delivery.await {
-            Ok(Ok(_)) => {}
-            Ok(Err((error, _))) => return Err(error),
-            Err(_) => return Err(KafkaError::Canceled),
-        }
-    }
-    Ok(())
 }
 
 /// Records read between two progress lines of a long restore.

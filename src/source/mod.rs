@@ -1,6 +1,7 @@
 //! The input edge: the [`Record`] every input produces, the Kafka consumer and its offsets,
 //! the changelog, and dead letters. It knows bytes, topics, partitions and offsets, never KPIs.
 
+mod acked;
 pub mod changelog;
 pub mod consumer;
 pub mod dead_letter;

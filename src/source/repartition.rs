@@ -8,18 +8,21 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::SourceError;
+use super::acked::{self, AckedProducer, Acks, Outgoing, Tally};
 use crate::config::Config;
 use crate::pipeline::Forward;
 
 /// Produces forwarded events and waits for the broker's acknowledgements.
 #[derive(Clone)]
 pub struct RepartitionWriter {
-    producer: FutureProducer,
+    producer: AckedProducer,
     topic: String,
 }
 
@@ -42,45 +45,63 @@ impl RepartitionWriter {
             .set("linger.ms", "5")
             .set("message.timeout.ms", "0")
             .set("queue.buffering.max.messages", "1000000");
-        let producer = super::consumer::create(&client, "repartition producer", config)?;
+        let producer =
+            super::consumer::create_with_context(&client, Acks, "repartition producer", config)?;
         Ok(Self {
             producer,
             topic: config.repartition_topic(),
         })
     }
 
-    /// Sends the events and resolves once the broker has them all: true, or false when `stop`
-    /// came first (the source offsets must then not be stored). Failures are retried.
-    pub async fn send_durably(&self, forwards: &[Forward], stop: &CancellationToken) -> bool {
-        if forwards.is_empty() {
-            return true;
-        }
-        let mut delay = Duration::from_millis(100);
-        loop {
-            tokio::select! {
-                sent = self.send(forwards) => match sent {
+    /// Queues the events now, in batch order, and returns a task that resolves once the
+    /// broker has them all: true, or false when `stop` came first (the source offsets must
+    /// then not be stored). A failed send is retried whole, after 100 ms doubling to 10 s; the
+    /// copies it may make are harmless (the engine dedupes).
+    pub async fn forward(
+        &self,
+        forwards: Vec<Forward>,
+        stop: CancellationToken,
+    ) -> JoinHandle<bool> {
+        let first = self.queue(&forwards).await;
+        let writer = self.clone();
+        tokio::spawn(async move {
+            let mut attempt = first;
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let sent = match attempt {
+                    Ok(tally) => tokio::select! {
+                        biased;
+                        sent = tally.wait() => sent,
+                        () = stop.cancelled() => return false,
+                    },
+                    Err(error) => Err(error),
+                };
+                match sent {
                     Ok(()) => return true,
-                    Err(error) => tracing::error!(%error, events = forwards.len(), "repartition write failed; retrying"),
-                },
-                () = stop.cancelled() => return false,
+                    Err(error) => {
+                        tracing::error!(%error, events = forwards.len(), "repartition write failed; retrying")
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = stop.cancelled() => return false,
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+                attempt = writer.queue(&forwards).await;
             }
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = stop.cancelled() => return false,
-            }
-            delay = (delay * 2).min(Duration::from_secs(10));
-        }
+        })
     }
 
-    async fn send(&self, forwards: &[Forward]) -> Result<(), KafkaError> {
-        super::changelog::send_all(
+    async fn queue(&self, forwards: &[Forward]) -> Result<Arc<Tally>, KafkaError> {
+        acked::queue(
             &self.producer,
             forwards
                 .iter()
-                .map(|forward| {
-                    FutureRecord::<str, str>::to(&self.topic)
-                        .key(&forward.key)
-                        .payload(&forward.payload)
+                .map(|forward| Outgoing::<str, str> {
+                    topic: &self.topic,
+                    partition: None,
+                    key: &forward.key,
+                    payload: Some(&forward.payload),
                 })
                 .collect(),
         )
@@ -88,9 +109,6 @@ impl RepartitionWriter {
     }
 
     pub fn flush(&self, timeout: Duration) {
-        use rdkafka::producer::Producer;
-        if let Err(error) = self.producer.flush(timeout) {
-            tracing::warn!(%error, "repartition topic not flushed at shutdown");
-        }
+        acked::flush(&self.producer, timeout, "repartition topic");
     }
 }

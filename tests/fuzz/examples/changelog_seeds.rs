@@ -37,9 +37,9 @@ fn main() -> std::io::Result<()> {
                 _ => None,
             })
             .collect();
+        let applied = pipeline.apply_batch(&records, WALL);
         let changes: Vec<StateRecord> = pipeline
-            .apply_batch(&records, WALL)
-            .changes
+            .state_records(&applied.changes)
             .into_iter()
             .map(|r| StateRecord {
                 partition: r.partition,

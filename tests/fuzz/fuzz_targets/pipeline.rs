@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         |pipeline: &mut Pipeline, batch: &mut Vec<Record<'_>>, wall, changes: &mut Vec<_>| {
             let done = pipeline.apply_batch(batch, wall);
             assert_eq!(done.outcomes.len(), batch.len());
-            changes.extend(done.changes);
+            changes.extend(pipeline.state_records(&done.changes));
             batch.clear();
         };
     for step in script.steps {
@@ -46,13 +46,15 @@ fuzz_target!(|data: &[u8]| {
             Step::EndBatch => flush(&mut pipeline, &mut batch, wall, &mut changes),
             Step::Expire(at) => {
                 flush(&mut pipeline, &mut batch, wall, &mut changes);
-                changes.extend(pipeline.expire(at));
+                let expired = pipeline.expire(at);
+                changes.extend(pipeline.state_records(&expired));
             }
         }
     }
     flush(&mut pipeline, &mut batch, wall, &mut changes);
     let _ = pipeline.fresh_snapshot(wall).scorecard.series();
-    changes.extend(pipeline.expire(wall));
+    let expired = pipeline.expire(wall);
+    changes.extend(pipeline.state_records(&expired));
     let _ = pipeline
         .snapshot(wall.saturating_add_millis(400 * 86_400_000))
         .scorecard

@@ -8,9 +8,12 @@
 //!    partition's changelog into the state, resume the partition, `/readyz` 200 (503 until
 //!    the first assignment is restored, or 30 s without one);
 //! 3. take whatever records are ready (a batch) of restored partitions, apply each, wait for
-//!    its dead letters, then send the batch's state changes to the changelog; while the next
-//!    batch is applied the broker acknowledges them, and only then are the batch's offsets
-//!    stored (one write in flight at a time, so the changelog keeps the order of changes);
+//!    its dead letters and forwarded events; its state changes and offsets wait in
+//!    [`Pending`] (the commit interval). Every `pending::COMMIT_EVERY`, the changes waiting
+//!    are encoded (each key once, as it is then) and sent to the changelog; while later
+//!    batches are applied the broker acknowledges them, and only then are the offsets they
+//!    cover stored (one write in flight at a time, so the changelog keeps the order of
+//!    changes);
 //! 4. on a revocation (offsets committed in the callback): drop the partitions' state;
 //! 5. publish a snapshot for `/metrics` (at most every 50 ms, and on every tick so wall-clock
 //!    windows slide, deadlines pass and lag is fresh);
@@ -21,27 +24,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod rebalance;
+
 use super::clock::{self, Pacer};
+use super::pending::{Pending, Taken};
 use super::rejections::RejectionLog;
 
 use futures::StreamExt;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::engine::state::StateRecord;
 use crate::export::{Exporter, Status, http};
 use crate::pipeline::{Outcome, Pipeline, Snapshot};
 use crate::source::Inputs;
 use crate::source::Record;
 use crate::source::SourceError;
-use crate::source::changelog::{self, ChangelogWriter};
+use crate::source::changelog::ChangelogWriter;
 use crate::source::consumer::{self, Control, InputConsumer};
 use crate::source::dead_letter::DeadLetters;
 use crate::source::repartition::RepartitionWriter;
@@ -171,7 +175,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         started: clock::monotonic(),
         assigned_once: false,
         in_flight: None,
-        unwritten: Vec::new(),
+        pending: Pending::default(),
         batches_since_tick: 0,
         card_pacer: Pacer::new(CARD_PACE),
         rejections: RejectionLog::default(),
@@ -217,11 +221,10 @@ struct Owner<'a> {
     started: Instant,
     /// Ready (`/readyz` 200) once the first assignment is restored.
     assigned_once: bool,
-    /// The last batch: its changelog write and the offsets it covers.
+    /// The last changelog write and the offsets it covers.
     in_flight: Option<InFlight>,
-    /// Changelog records not handed to the writer yet (a write abandoned at shutdown came
-    /// first): written at the next tick, or by the drain at the stop.
-    unwritten: Vec<StateRecord>,
+    /// Changes and offsets of the batches applied since that write.
+    pending: Pending,
     /// Batches taken since the last tick (none: consumption is idle).
     batches_since_tick: u32,
     /// Paces the recomputation of the incident KPIs against its cost.
@@ -229,11 +232,22 @@ struct Owner<'a> {
     rejections: RejectionLog,
 }
 
-/// A batch whose changelog write is not acknowledged yet.
+/// A changelog write not acknowledged yet.
 struct InFlight {
     write: tokio::task::JoinHandle<bool>,
-    /// `(topic, partition, offset)` of its last records.
+    /// `(topic, partition, offset)` of the last records whose state it makes durable.
     processed: Vec<(String, i32, i64)>,
+    /// The sends to the repartition topic of those records, which must succeed too.
+    forwards: Vec<tokio::task::JoinHandle<bool>>,
+}
+
+/// Whether every send resolved true (each is awaited, so none is left running).
+async fn all_acknowledged(sends: Vec<tokio::task::JoinHandle<bool>>) -> bool {
+    let mut all = true;
+    for send in sends {
+        all &= send.await.unwrap_or(false);
+    }
+    all
 }
 
 impl Owner<'_> {
@@ -268,19 +282,17 @@ impl Owner<'_> {
                         .collect();
                     let applied = self.pipeline.apply_batch(&records, clock::wall());
                     self.rejections.batch(&records, &applied);
-                    // None with the native format; any would go with the next tick's write.
-                    self.unwritten.extend(applied.changes);
+                    // None with the native format; any would go with the next write.
+                    self.pending.add_changes(applied.changes, clock::monotonic());
                 }
                 _ = tick.tick() => {
                     let wall = clock::wall();
-                    let mut changes = std::mem::take(&mut self.unwritten);
-                    changes.extend(self.pipeline.expire(wall));
-                    // The batch in flight first: its records must reach the changelog before these.
-                    if !self.settle().await {
-                        self.unwritten = changes;
+                    let expired = self.pipeline.expire(wall);
+                    self.pending.add_changes(expired, clock::monotonic());
+                    // Whatever waits is written at least once a tick.
+                    if !self.flush(true).await {
                         return Ok(());
                     }
-                    self.write_now(changes, self.shutdown).await;
                     if !self.assigned_once && self.started.elapsed() > READY_WITHOUT_ASSIGNMENT {
                         // No partitions for us (more instances than partitions): nothing to restore.
                         self.assigned_once = true;
@@ -329,8 +341,20 @@ impl Owner<'_> {
             _ = self.settle() => {}
             () = deadline.cancelled() => tracing::warn!("drain deadline passed before the changelog acknowledged the last batch"),
         }
-        let last = std::mem::take(&mut self.unwritten);
-        self.write_now(last, &deadline).await;
+        // Everything the engine holds must reach the changelog; the offsets it covers are
+        // stored if the broker acknowledges it within the deadline.
+        let last = self.pending.take();
+        let records = self.pipeline.state_records(&last.changes);
+        let written = self.writer.clone().write_durably(records, deadline.clone());
+        let forwarded = async {
+            tokio::select! {
+                all = all_acknowledged(last.forwards) => all,
+                () = deadline.cancelled() => false,
+            }
+        };
+        if let (true, true) = tokio::join!(written, forwarded) {
+            self.store(&last.offsets);
+        }
         deadline.cancel();
         self.status.set_ready(false);
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -383,10 +407,9 @@ impl Owner<'_> {
         records
     }
 
-    /// Applies a batch, dead-letters its rejections, then hands its changelog records to the
-    /// writer. The previous batch's write has had this batch's time to be acknowledged; its
-    /// offsets are stored only once it is, and this batch's write goes out while the next
-    /// batch is applied. False when stopping before the previous write was acknowledged.
+    /// Applies a batch, dead-letters its rejections and forwards its events; its changes and
+    /// offsets then wait for the next changelog write, which starts when due. False when
+    /// stopping before the batch's letters, forwards or the previous write were acknowledged.
     async fn take_batch(&mut self, records: &[Record<'_>], wall: crate::event::EventTime) -> bool {
         let applied = self.pipeline.apply_batch(records, wall);
         self.rejections.batch(records, &applied);
@@ -403,25 +426,61 @@ impl Owner<'_> {
             }
             _ => true,
         };
-        let forwarded = match self.repartition {
-            Some(out) if !applied.forwards.is_empty() => {
-                out.send_durably(&applied.forwards, self.shutdown).await
-            }
-            _ => true,
-        };
-        if !lettered || !forwarded || !self.settle().await {
+        if let Some(out) = self.repartition
+            && !applied.forwards.is_empty()
+        {
+            // Queued now, in order; acknowledged while the next batches are applied.
+            let send = out.forward(applied.forwards, self.shutdown.clone()).await;
+            self.pending.add_forwards(send);
+        }
+        let now = clock::monotonic();
+        if !lettered {
             // Stopping: its offsets are not stored, but its changes are still written by the
             // drain, as everything the engine now holds must be.
-            self.unwritten.extend(applied.changes);
+            self.pending.add_changes(applied.changes, now);
             return false;
         }
+        self.pending
+            .add_batch(applied.changes, applied.offsets, records.len(), now);
+        self.flush(false).await
+    }
+
+    /// Starts the next changelog write when one is due (`force`: whenever anything waits),
+    /// settling the write in flight first; a write in flight that has not finished is only
+    /// waited for when forced or when too much waits. False when stopping before the write
+    /// in flight was acknowledged.
+    async fn flush(&mut self, force: bool) -> bool {
+        let finished = self
+            .in_flight
+            .as_ref()
+            .is_none_or(|f| f.write.is_finished());
+        if finished && !self.settle().await {
+            return false;
+        }
+        let due = force || self.pending.due(clock::monotonic());
+        if self.pending.is_empty() || !due {
+            return true;
+        }
+        if !finished && !force && !self.pending.full() {
+            return true;
+        }
+        if !self.settle().await {
+            return false;
+        }
+        let Taken {
+            changes,
+            offsets,
+            forwards,
+        } = self.pending.take();
+        let records = self.pipeline.state_records(&changes);
         self.in_flight = Some(InFlight {
             write: tokio::spawn(
                 self.writer
                     .clone()
-                    .write_durably(applied.changes, self.shutdown.clone()),
+                    .write_durably(records, self.shutdown.clone()),
             ),
-            processed: applied.offsets,
+            processed: offsets,
+            forwards,
         });
         true
     }
@@ -466,123 +525,18 @@ impl Owner<'_> {
         let Some(in_flight) = self.in_flight.take() else {
             return true;
         };
-        if !in_flight.write.await.unwrap_or(false) {
+        let written = in_flight.write.await.unwrap_or(false);
+        if !(all_acknowledged(in_flight.forwards).await && written) {
             return false;
         }
-        if let Err(error) = consumer::store_processed(self.consumer, &in_flight.processed) {
-            tracing::warn!(%error, "cannot store offsets (partition revoked?)");
-        }
+        self.store(&in_flight.processed);
         true
     }
 
-    /// Writes state records and waits for their acknowledgement (ticks, shutdown).
-    async fn write_now(&self, records: Vec<StateRecord>, stop: &CancellationToken) -> bool {
-        self.writer
-            .clone()
-            .write_durably(records, stop.clone())
-            .await
-    }
-
-    /// Applies a rebalance: restores newly assigned partitions before resuming them, drops
-    /// revoked ones.
-    async fn rebalance(&mut self, message: Control) {
-        match message {
-            Control::Revoked(partitions) => {
-                for (topic, partition) in partitions {
-                    if !self.inputs.keyed(&topic) {
-                        continue;
-                    }
-                    let Some(owned) = self.owned.get_mut(&partition) else {
-                        continue;
-                    };
-                    owned.inputs.remove(&topic);
-                    if owned.inputs.is_empty() {
-                        self.owned.remove(&partition);
-                        self.pipeline.drop_partition(partition);
-                        tracing::info!(partition, "partition state dropped");
-                    }
-                }
-                self.publish_snapshot(clock::wall(), true);
-            }
-            Control::Assigned(partitions) => {
-                self.status.set_ready(false);
-                let started = clock::monotonic();
-                let mut resume = TopicPartitionList::new();
-                for (topic, partition) in &partitions {
-                    if self.inputs.keyed(topic) {
-                        self.owned
-                            .entry(*partition)
-                            .or_default()
-                            .inputs
-                            .insert(topic.clone());
-                    }
-                    let _ = resume.add_partition(topic, *partition);
-                }
-                let pending: Vec<i32> = self
-                    .owned
-                    .iter()
-                    .filter(|(_, o)| !o.restored)
-                    .map(|(p, _)| *p)
-                    .collect();
-                for partition in pending {
-                    self.restore(partition).await;
-                    if let Some(owned) = self.owned.get_mut(&partition) {
-                        owned.restored = true;
-                    }
-                }
-                if let Err(error) = self.consumer.resume(&resume) {
-                    tracing::error!(%error, "cannot resume restored partitions");
-                }
-                tracing::info!(
-                    partitions = partitions.len(),
-                    millis = started.elapsed().as_millis() as u64,
-                    "assignment restored"
-                );
-                self.publish_snapshot(clock::wall(), true);
-                self.assigned_once = true;
-                self.status.set_ready(true);
-            }
-        }
-    }
-
-    /// Reads one partition's changelog into the state, retrying while Kafka is away.
-    async fn restore(&mut self, partition: i32) {
-        let started = clock::monotonic();
-        let mut delay = Duration::from_millis(200);
-        loop {
-            let config = self.config.clone();
-            let topic = self.state_topic.to_owned();
-            let read = tokio::task::spawn_blocking(move || {
-                changelog::read_partition(&config, &topic, partition)
-            })
-            .await;
-            match read {
-                Ok(Ok(records)) => {
-                    let count = records.len();
-                    let skipped = self.pipeline.restore(
-                        partition,
-                        records
-                            .iter()
-                            .map(|(key, value)| (key.as_str(), value.as_deref())),
-                        clock::wall(),
-                    );
-                    tracing::info!(
-                        partition,
-                        keys = count,
-                        skipped,
-                        millis = started.elapsed().as_millis() as u64,
-                        "partition state restored"
-                    );
-                    return;
-                }
-                Ok(Err(error)) => tracing::warn!(partition, %error, "restore failed; retrying"),
-                Err(error) => tracing::error!(partition, %error, "restore task failed; retrying"),
-            }
-            if self.shutdown.is_cancelled() {
-                return;
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+    /// Stores the offsets of records whose state is durable.
+    fn store(&self, processed: &[(String, i32, i64)]) {
+        if let Err(error) = consumer::store_processed(self.consumer, processed) {
+            tracing::warn!(%error, "cannot store offsets (partition revoked?)");
         }
     }
 }
