@@ -95,9 +95,9 @@ impl Lifecycle {
         sources: &LabelValues,
     ) -> Vec<StateRecord> {
         let names = state::Names {
-            analyst: |id| self.analysts.value(id).to_string(),
-            root_cause: |id| self.root_causes.value(id).to_string(),
-            source: |id| sources.value(id).to_string(),
+            analyst: |id| &**self.analysts.value(id),
+            root_cause: |id| &**self.root_causes.value(id),
+            source: |id| &**sources.value(id),
         };
         changed
             .iter()

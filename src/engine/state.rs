@@ -130,27 +130,27 @@ pub struct Names<A, R, S> {
 }
 
 /// Encodes an incident; `names` resolves interned analyst, root-cause and source ids.
-pub fn encode_incident<A, R, S>(incident: &Incident, names: &Names<A, R, S>) -> Vec<u8>
+pub fn encode_incident<A, R, S, N>(incident: &Incident, names: &Names<A, R, S>) -> Vec<u8>
 where
-    A: Fn(u32) -> String,
-    R: Fn(u32) -> String,
-    S: Fn(u32) -> String,
+    A: Fn(u32) -> N,
+    R: Fn(u32) -> N,
+    S: Fn(u32) -> N,
+    N: AsRef<str>,
 {
     let (analyst, root_cause) = (&names.analyst, &names.root_cause);
-    let sources: Vec<String> = incident
+    // Names borrowed from the label tables: no allocation per event.
+    let sources: Vec<Option<N>> = incident
         .events
         .iter()
         .map(|key| match key {
-            EventKey::Alert { source, .. } => (names.source)(*source),
-            _ => String::new(),
+            EventKey::Alert { source, .. } => Some((names.source)(*source)),
+            _ => None,
         })
         .collect();
-    let analyst_name = incident.assignee.get().map(&analyst).unwrap_or_default();
-    let root_cause_name = incident
-        .root_cause
-        .get()
-        .map(&root_cause)
-        .unwrap_or_default();
+    let analyst_name = incident.assignee.get().map(analyst);
+    let analyst_name = analyst_name.as_ref().map_or("", AsRef::as_ref);
+    let root_cause_name = incident.root_cause.get().map(root_cause);
+    let root_cause_name = root_cause_name.as_ref().map_or("", AsRef::as_ref);
     let record = StoredIncident {
         occurred: incident.occurred,
         detected: incident.detected,
@@ -163,9 +163,9 @@ where
         disposition: stored(&incident.disposition, |d| {
             option_index(d, Disposition::index)
         }),
-        assignee: stored(&incident.assignee, |_| analyst_name.as_str()),
+        assignee: stored(&incident.assignee, |_| analyst_name),
         detection: stored(&incident.detection, |d| option_index(d, Detection::index)),
-        root_cause: stored(&incident.root_cause, |_| root_cause_name.as_str()),
+        root_cause: stored(&incident.root_cause, |_| root_cause_name),
         cost: stored(&incident.cost, |c| c),
         flags: incident.flags,
         events: incident
@@ -183,12 +183,14 @@ where
                 } => StoredKey::Alert {
                     hash: *hash,
                     detected_at: *detected_at,
-                    source: source.as_str(),
+                    source: source.as_ref().map_or("", AsRef::as_ref),
                 },
             })
             .collect(),
     };
-    postcard::to_stdvec(&record).unwrap_or_default()
+    // Sized once: a fixed part under 64 bytes, then about 24 per event.
+    let buffer = Vec::with_capacity(64 + 24 * incident.events.len());
+    postcard::to_extend(&record, buffer).unwrap_or_default()
 }
 
 fn pick<T: Copy>(all: &[T], index: u8, key: &str) -> Result<T, StateError> {
