@@ -446,5 +446,5 @@ fn count_breaches(incident: &mut Incident, deadlines: &Deadlines<'_>, counters: 
 }
 
 #[cfg(test)]
-#[path = "lifecycle_tests.rs"]
+#[path = "lifecycle_tests/mod.rs"]
 mod tests;
