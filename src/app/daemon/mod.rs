@@ -298,6 +298,7 @@ impl Owner<'_> {
                         self.assigned_once = true;
                         self.status.set_ready(true);
                     }
+                    self.resume_restored();
                     self.lag = consumer::lag(consumer);
                     // Paced like any publish (at a million incidents a recomputation costs over
                     // a second), except once records stop coming: then the first idle tick

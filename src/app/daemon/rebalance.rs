@@ -78,6 +78,31 @@ impl Owner<'_> {
         }
     }
 
+    /// Resumes every assigned partition whose state is restored (or that holds no state).
+    /// The assignment resumes them once; this, every tick, is the safety net should a pause
+    /// made in librdkafka's rebalance callback land after that resume (a partition left
+    /// paused would never be read again). Resuming a partition that is not paused changes
+    /// nothing.
+    pub(super) fn resume_restored(&self) {
+        let Ok(assigned) = self.consumer.assignment() else {
+            return;
+        };
+        let mut resume = TopicPartitionList::new();
+        for element in assigned.elements() {
+            let (topic, partition) = (element.topic(), element.partition());
+            let restored =
+                !self.inputs.keyed(topic) || self.owned.get(&partition).is_some_and(|o| o.restored);
+            if restored {
+                let _ = resume.add_partition(topic, partition);
+            }
+        }
+        if resume.count() > 0
+            && let Err(error) = self.consumer.resume(&resume)
+        {
+            tracing::debug!(%error, "cannot resume restored partitions");
+        }
+    }
+
     /// Reads one partition's changelog into the state, retrying while Kafka is away.
     async fn restore(&mut self, partition: i32) {
         let started = clock::monotonic();
