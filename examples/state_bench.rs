@@ -44,7 +44,7 @@
 //!   ones stay on `PREFIX.alerts`): the repartition path's end-to-end run.
 //! - `produce-alerts` (200,000 incidents): creates TOPIC with PARTITIONS partitions and
 //!   produces RECORDS native alerts to it, the workload of issue 12 and
-//!   `deploy/local/bench-kafka.sh`: every alert names an incident drawn uniformly from
+//!   `deploy/local/bench-e2e.sh`: every alert names an incident drawn uniformly from
 //!   INCIDENTS (`INC-000000`…) and is keyed by it, partitioned by librdkafka's
 //!   `murmur2_random` (where a Java producer puts the key), lz4-compressed. Each alert has a
 //!   unique `alert_id`, one of six tools as `source` with its rules and severity mix,

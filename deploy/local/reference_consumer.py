@@ -8,7 +8,7 @@
 #
 # Usage:  reference_consumer.py BROKERS TOPIC GROUP RECORDS [PORT]   (PORT default 19748)
 #
-# Environment: none. Packages: deploy/local/requirements-bench.txt (bench-kafka.sh installs
+# Environment: none. Packages: deploy/local/requirements-bench.txt (bench-e2e.sh installs
 # them into a venv).
 import time; T0 = time.monotonic()  # noqa: E702
 import sys, json  # noqa: E401

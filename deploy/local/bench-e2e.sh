@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deploy/local/bench-kafka.sh — issue 12's end-to-end comparison: three readers of the same
+# deploy/local/bench-e2e.sh — issue 12's end-to-end comparison: three readers of the same
 # topic of native alerts already in Kafka, whole process, interleaved, on this machine and
 # its local broker:
 #
@@ -9,12 +9,12 @@
 #   (c) `target/release/socmetrics run`, event clock, durable as shipped (changelog written
 #       and acknowledged before offsets are stored).
 #
-# Usage:  deploy/local/bench-kafka.sh [RECORDS] [ROUNDS]          (default 2000000 3)
+# Usage:  deploy/local/bench-e2e.sh [RECORDS] [ROUNDS]          (default 2000000 3)
 #
 #   1. starts the local broker (deploy/local/kafka.sh start, idempotent), builds
 #      `cargo build --release --bin socmetrics --example state_bench`, and makes the venv
 #      $BENCH_VENV with deploy/local/requirements-bench.txt unless it already imports them;
-#   2. produces the workload once to a fresh topic benchkafka-<pid>-<time>.alerts:
+#   2. produces the workload once to a fresh topic benche2e-<pid>-<time>.alerts:
 #      `state_bench produce-alerts TOPIC RECORDS PARTITIONS INCIDENTS` (RECORDS native
 #      alerts of ~210 B, each naming one of INCIDENTS incidents and keyed by it, lz4,
 #      murmur2_random partitioning);
@@ -53,11 +53,11 @@ PY_PORT="${PY_PORT:-19748}"
 TIMEOUT="${TIMEOUT:-600}"
 VENV="${BENCH_VENV:-${HOME:-/tmp}/.cache/socmetrics/bench-venv}"
 for n in RECORDS ROUNDS PARTITIONS INCIDENTS HTTP_PORT PY_PORT TIMEOUT; do
-  [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-kafka: $n must be a positive integer, got '${!n}'" >&2; exit 2; }
+  [[ "${!n}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-e2e: $n must be a positive integer, got '${!n}'" >&2; exit 2; }
 done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-log() { printf 'bench-kafka: %s\n' "$*" >&2; }
+log() { printf 'bench-e2e: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 now() { date +%s.%N; }
 # seconds between two `now`s
@@ -82,7 +82,7 @@ for port in "$HTTP_PORT" "$PY_PORT"; do
   fi
 done
 
-prefix="benchkafka-$$-$(date +%s)"
+prefix="benche2e-$$-$(date +%s)"
 topic="$prefix.alerts"
 work="$(mktemp -d)"
 child=""   # the run in progress
@@ -252,7 +252,7 @@ sm_rate="$(med_rate sm)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 cat <<EOF
-## bench-kafka: $RECORDS native alerts, $PARTITIONS partitions, $ROUNDS rounds
+## bench-e2e: $RECORDS native alerts, $PARTITIONS partitions, $ROUNDS rounds
 
 - machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr); load average before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)
 - revision: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo -dirty); broker: Kafka ${KAFKA_VERSION:-4.4.0} at $brokers (same machine)
