@@ -47,12 +47,12 @@
 //!   `deploy/local/bench-e2e.sh`: every alert names an incident drawn uniformly from
 //!   INCIDENTS (`INC-000000`…) and is keyed by it, partitioned by librdkafka's
 //!   `murmur2_random` (where a Java producer puts the key), lz4-compressed. Each alert has a
-//!   unique `alert_id`, one of six tools as `source` with its rules and severity mix,
-//!   `detected_at` (RFC 3339, whole seconds) spread evenly over the 24 h before
-//!   2026-12-01T00:00:00Z in record order, `occurred_at` (epoch ms) up to an hour before it,
-//!   an `asset`, and `"threat_intel":true` on one alert in ten (absent on the others); no
-//!   `tenant`. About 209 bytes of JSON each at 2,000,000. Seeded: the same arguments give the
-//!   same records.
+//!   unique `alert_id`, one of the simulator's six tools (`sim::TOOLS`) as `source` with its
+//!   rules and severity mix, `detected_at` (RFC 3339, whole seconds) spread evenly over the
+//!   24 h before 2026-12-01T00:00:00Z in record order, `occurred_at` (epoch ms) up to an hour
+//!   before it, an `asset`, and `"threat_intel":true` on one alert in ten (absent on the
+//!   others); no `tenant`. About 209 bytes of JSON each at 2,000,000. Seeded: the same
+//!   arguments give the same records.
 //!
 //! The broker is `deploy/local/kafka.sh start`. Topics are named `statebench-<pid>-<millis>`.
 
@@ -96,40 +96,6 @@ const WRITE_CHUNK: usize = 100_000;
 /// 2026-12-01T00:00:00Z: `produce-alerts`' alerts are detected in the day before.
 const ALERTS_END: i64 = 1_796_083_200_000;
 const DAY: i64 = 86_400_000;
-/// `produce-alerts`' detection tools: name, rules, and weights (out of 100) of informational,
-/// low, medium, high, critical.
-const ALERT_TOOLS: [(&str, &[&str], [u32; 5]); 6] = [
-    (
-        "splunk",
-        &["brute_force", "impossible_travel", "dns_tunnel"],
-        [30, 35, 20, 12, 3],
-    ),
-    (
-        "sentinel",
-        &["mfa_fatigue", "mass_download", "risky_signin"],
-        [25, 35, 25, 12, 3],
-    ),
-    (
-        "crowdstrike",
-        &["credential_dumping", "ransomware_behavior", "lolbin"],
-        [5, 20, 35, 28, 12],
-    ),
-    (
-        "defender",
-        &["malicious_macro", "suspicious_powershell"],
-        [20, 35, 25, 15, 5],
-    ),
-    (
-        "suricata",
-        &["et_scan", "c2_beacon", "exploit_attempt"],
-        [50, 30, 15, 4, 1],
-    ),
-    (
-        "guardduty",
-        &["crypto_mining", "iam_anomaly"],
-        [10, 30, 35, 20, 5],
-    ),
-];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -917,17 +883,10 @@ fn native_alert(
     key: &mut String,
     payload: &mut String,
 ) {
-    let (source, rules, mix) = ALERT_TOOLS[rng.random_range(0..ALERT_TOOLS.len())];
+    let tool = sim::TOOLS[rng.random_range(0..sim::TOOLS.len())];
+    let (source, rules) = (tool.name(), tool.rules());
     let rule = rules[rng.random_range(0..rules.len())];
-    let mut draw = rng.random_range(0..mix.iter().sum::<u32>());
-    let mut severity = Severity::ALL[0];
-    for (&weight, &candidate) in mix.iter().zip(Severity::ALL.iter()) {
-        severity = candidate;
-        if draw < weight {
-            break;
-        }
-        draw -= weight;
-    }
+    let severity = tool.severity(rng);
     // In record order, evenly over the day before ALERTS_END.
     let detected_at = ALERTS_END - DAY + (index as i64 * DAY / wanted as i64) / 1000 * 1000;
     let occurred_at = detected_at - rng.random_range(0..60 * MINUTE);

@@ -10,6 +10,7 @@
 //! incident, threat intel, redelivery), which the byte-identical output of a seed relies on.
 
 use rand::Rng;
+use rand::rngs::SmallRng;
 use serde_json::{Map, Value};
 
 use super::estate::HOSTS;
@@ -18,9 +19,9 @@ use super::{HOUR, Simulator, pick};
 use crate::event::{Detection, EventTime, Severity};
 use crate::source::TopicRole;
 
-/// One detection tool of the simulated SOC.
+/// One detection tool of the simulated SOC (also what the benches' alert workloads draw from).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Tool {
+pub struct Tool {
     name: &'static str,
     /// Alerts per second outside bursts.
     pub(super) rate: f64,
@@ -29,7 +30,7 @@ pub(super) struct Tool {
     rules: &'static [&'static str],
 }
 
-pub(super) const TOOLS: [Tool; 6] = [
+pub const TOOLS: [Tool; 6] = [
     Tool {
         name: "splunk",
         rate: 1.2,
@@ -67,6 +68,23 @@ pub(super) const TOOLS: [Tool; 6] = [
         rules: &["crypto_mining", "iam_anomaly"],
     },
 ];
+
+impl Tool {
+    /// The tool's name, the alerts' `source`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The rules it raises alerts for.
+    pub fn rules(&self) -> &'static [&'static str] {
+        self.rules
+    }
+
+    /// A severity drawn from the tool's mix.
+    pub fn severity(&self, rng: &mut SmallRng) -> Severity {
+        pick(rng, &Severity::ALL, &self.mix)
+    }
+}
 
 /// Share of alerts deliberately malformed, and of alerts delivered twice.
 const MALFORMED_SHARE: f64 = 0.002;
@@ -120,7 +138,7 @@ impl Simulator {
         }
         self.next_alert += 1;
         let id = self.next_alert;
-        let severity = pick(&mut self.rng, &Severity::ALL, &tool.mix);
+        let severity = tool.severity(&mut self.rng);
         let rule = tool.rules[self.rng.random_range(0..tool.rules.len())];
         let named = self.rng.random_range(1..HOSTS + 1);
         let occurred_at = detected_at - self.rng.random_range(0..HOUR);

@@ -39,6 +39,8 @@ mod incidents;
 mod lifecycle;
 pub mod vendor;
 
+pub use alerts::{TOOLS, Tool};
+
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
@@ -50,7 +52,7 @@ use crate::config::Config;
 use crate::event::EventTime;
 use crate::source::TopicRole;
 
-use self::alerts::{Burst, TOOLS};
+use self::alerts::Burst;
 use self::estate::Estate;
 use self::incidents::{Joinable, WITHOUT_ALERT_RATE};
 
