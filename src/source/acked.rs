@@ -118,6 +118,7 @@ where
                     tokio::time::sleep(QUEUE_FULL_PAUSE).await;
                 }
                 Err((error, _)) => {
+                    // Neither this record nor the guard will be acknowledged.
                     tally.settle_one();
                     tally.settle_one();
                     return Err(error);

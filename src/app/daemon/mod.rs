@@ -451,22 +451,21 @@ impl Owner<'_> {
     /// waited for when forced or when too much waits. False when stopping before the write
     /// in flight was acknowledged.
     async fn flush(&mut self, force: bool) -> bool {
-        let finished = self
+        let busy = self
             .in_flight
             .as_ref()
-            .is_none_or(|f| f.write.is_finished());
-        if finished && !self.settle().await {
-            return false;
-        }
+            .is_some_and(|f| !f.write.is_finished());
         let due = force || self.pending.due(clock::monotonic());
-        if self.pending.is_empty() || !due {
+        let wait = force || self.pending.full();
+        if busy && (self.pending.is_empty() || !(due && wait)) {
             return true;
         }
-        if !finished && !force && !self.pending.full() {
-            return true;
-        }
+        // The write in flight, if any, is done or must be waited for: its offsets are stored.
         if !self.settle().await {
             return false;
+        }
+        if self.pending.is_empty() || !due {
+            return true;
         }
         let Taken {
             changes,
